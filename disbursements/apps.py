@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DisbursementsConfig(AppConfig):
+    name = "disbursements"
+    verbose_name = "Disbursements"
