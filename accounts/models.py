@@ -36,7 +36,9 @@ STAFF_ROLES = (Role.CASE_WORKER, Role.FINANCE, Role.COORDINATOR, Role.ADMIN)
 
 class User(AbstractUser):
     role = models.CharField(max_length=20, choices=Role.choices)
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="users")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="users"
+    )
 
     class Meta:
         constraints = [

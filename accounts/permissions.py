@@ -18,5 +18,9 @@ class HasRole(BasePermission):
         return bool(user and user.is_authenticated and user.has_role(*self.roles))
 
 
-IsRegistryStaff = HasRole.of(Role.CASE_WORKER, Role.FINANCE, Role.COORDINATOR, Role.ADMIN)
-IsCaseWorker = HasRole.of(Role.CASE_WORKER, Role.ADMIN)
+# One table of who may do what, used by the API permission classes and the page decorators alike.
+REGISTRY_ROLES = (Role.CASE_WORKER, Role.FINANCE, Role.COORDINATOR, Role.ADMIN)
+DUPLICATE_REVIEW_ROLES = (Role.CASE_WORKER, Role.ADMIN)
+
+IsRegistryStaff = HasRole.of(*REGISTRY_ROLES)
+IsDuplicateReviewer = HasRole.of(*DUPLICATE_REVIEW_ROLES)

@@ -50,7 +50,9 @@ def organization_create(*, code: str, name: str, actor: User | None = None) -> O
     organization = Organization(code=code, name=name.strip())
     organization.full_clean()
     organization.save()
-    audit_record(actor=actor, action="organization.created", target=organization, data={"code": code, "name": name})
+    audit_record(
+        actor=actor, action="organization.created", target=organization, data={"code": code, "name": name}
+    )
     return organization
 
 
@@ -97,7 +99,11 @@ def user_create(
         actor=actor,
         action="user.created",
         target=user,
-        data={"username": username, "role": role, "organization": organization.code if organization else None},
+        data={
+            "username": username,
+            "role": role,
+            "organization": organization.code if organization else None,
+        },
     )
     return user
 

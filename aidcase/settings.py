@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.conf.locale import LANG_INFO
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -149,6 +150,14 @@ CELERY_TIMEZONE = env.str("TIME_ZONE", default="Asia/Kabul")
 # --- Internationalisation ------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fa", _("Dari")), ("ps", _("Pashto"))]
+# Django knows Persian ("fa") but not Pashto; both are written right to left.
+LANGUAGES_BIDI = ["he", "ar", "ar-dz", "ckb", "fa", "ur", "ug", "ps"]
+LANG_INFO.update(
+    {
+        "fa": {"bidi": True, "code": "fa", "name": "Dari", "name_local": "دری"},
+        "ps": {"bidi": True, "code": "ps", "name": "Pashto", "name_local": "پښتو"},
+    }
+)
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Kabul")
 USE_I18N = True
@@ -203,7 +212,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "aidcase.core.pagination.CursorPagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "aidcase.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "aidcase.core.exceptions.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "partner": env.str("PARTNER_THROTTLE_RATE", default="120/min"),

@@ -6,6 +6,7 @@ from aidcase.core.health import healthz
 
 api_v1 = [
     path("", include("families.urls")),
+    path("", include("disbursements.urls")),
 ]
 
 urlpatterns = [
@@ -17,4 +18,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("accounts.urls")),
     path("", include("families.web_urls")),
+    path("", include("disbursements.web_urls")),
 ]

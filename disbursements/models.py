@@ -1,1 +1,187 @@
-# The support payment (10,000 AFN), four-eyes approval and payout lists are built in the disbursements issue.
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+CURRENCY = "AFN"
+
+
+class SupportAmount(models.Model):
+    """The programme's support payment amount from a date on. Past disbursements keep the amount they got."""
+
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default=CURRENCY)
+    effective_from = models.DateField(unique=True)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-effective_from"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="support_amount_positive"),
+            models.CheckConstraint(condition=Q(currency=CURRENCY), name="support_amount_currency_afn"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} from {self.effective_from}"
+
+
+class LegalBasis(models.TextChoices):
+    """Why the family's data may be processed for the payment: consent is never required for assistance."""
+
+    VITAL_INTERESTS = "vital_interests", _("Vital interests of the family")
+    PUBLIC_INTEREST = "public_interest", _("Public interest (humanitarian mandate)")
+    CONSENT = "consent", _("Consent")
+
+
+class Channel(models.TextChoices):
+    CASH = "cash", _("Cash at the reception centre")
+    HAWALA = "hawala", _("Hawala agent")
+    MOBILE_MONEY = "mobile_money", _("Mobile money")
+
+
+class Disbursement(models.Model):
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        CANCELLED = "cancelled", _("Cancelled")
+        EXPORTED = "exported", _("Exported in a payout list")
+        PAID = "paid", _("Paid")
+        FAILED = "failed", _("Failed")
+
+    # A family holds at most one support payment in these states (partial unique index below).
+    ACTIVE_STATUSES = (Status.REQUESTED, Status.APPROVED, Status.EXPORTED, Status.PAID)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    reference = models.CharField(max_length=32, unique=True)
+    family = models.ForeignKey("families.Family", on_delete=models.PROTECT, related_name="disbursements")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default=CURRENCY)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.REQUESTED)
+    legal_basis = models.CharField(
+        max_length=20, choices=LegalBasis.choices, default=LegalBasis.VITAL_INTERESTS
+    )
+    reissue_of = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reissued_as"
+    )
+
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+    batch = models.ForeignKey(
+        "PayoutBatch", on_delete=models.PROTECT, null=True, blank=True, related_name="items"
+    )
+    exported_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    paid_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # How the recipient confirmed a cash payment (one-time code check or a signature reference).
+    recipient_confirmation = models.CharField(max_length=100, blank=True)
+    # HMAC of the one-time code handed to the family when the payment was requested (never stored in clear).
+    recipient_code_hash = models.CharField(max_length=64, blank=True)
+    failure_reason = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        indexes = [
+            models.Index(fields=["status", "-requested_at"], name="disbursement_queue_idx"),
+            models.Index(fields=["-requested_at", "id"], name="disbursement_list_idx"),
+        ]
+        constraints = [
+            # Never paid twice: one support payment per family that is not rejected, cancelled or failed.
+            models.UniqueConstraint(
+                fields=["family"],
+                condition=Q(status__in=["requested", "approved", "exported", "paid"]),
+                name="one_active_support_payment_per_family",
+            ),
+            # Four-eyes, enforced by the database as well as by the service.
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("requested_by")),
+                name="disbursement_four_eyes",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=Decimal("0")), name="disbursement_amount_positive"),
+            models.CheckConstraint(condition=Q(currency=CURRENCY), name="disbursement_currency_afn"),
+            models.CheckConstraint(
+                condition=~Q(status__in=["approved", "exported", "paid"]) | Q(approved_by__isnull=False),
+                name="disbursement_approved_has_approver",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["exported", "paid"]) | Q(batch__isnull=False),
+                name="disbursement_exported_in_batch",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.amount} {self.currency} ({self.status})"
+
+
+class DisbursementTransition(models.Model):
+    """Append-only ledger of every status change (a PostgreSQL trigger refuses UPDATE and DELETE)."""
+
+    id = models.BigAutoField(primary_key=True)
+    disbursement = models.ForeignKey(Disbursement, on_delete=models.PROTECT, related_name="transitions")
+    from_status = models.CharField(max_length=12, blank=True)
+    to_status = models.CharField(max_length=12)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.disbursement_id}: {self.from_status or '-'} -> {self.to_status}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise RuntimeError("The disbursement ledger is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RuntimeError("The disbursement ledger is append-only.")
+
+
+class PayoutBatch(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        EXPORTED = "exported", _("Exported (locked)")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    reference = models.CharField(max_length=32, unique=True)
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    exported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    exported_at = models.DateTimeField(null=True, blank=True)
+    # The exported payout list, kept byte for byte: exporting again returns the same file and checksum.
+    export_csv = models.BinaryField(null=True, blank=True, editable=False)
+    export_sha256 = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "payout batches"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="open") | (Q(export_csv__isnull=False) & ~Q(export_sha256="")),
+                name="exported_batch_has_file",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} ({self.channel}, {self.status})"

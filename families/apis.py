@@ -5,8 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Role
-from accounts.permissions import HasRole, IsRegistryStaff
+from accounts.permissions import IsDuplicateReviewer, IsRegistryStaff
 from accounts.services import audit_record
 from aidcase.core.pagination import CursorPagination
 from families.models import (
@@ -20,7 +19,7 @@ from families.models import (
     Sex,
     Vulnerability,
 )
-from families.selectors import duplicate_flag_queue, family_get, family_list
+from families.selectors import duplicate_flag_queue, family_list
 from families.services import MemberInput, duplicate_flag_resolve, family_register, match_as_dict
 
 REGISTRATION_EXAMPLE = {
@@ -99,7 +98,12 @@ class FamilyDetailOutputSerializer(FamilyOutputSerializer):
             return [match_as_dict(m) for m in matches]
         flags = family.duplicate_flags.filter(status=DuplicateFlag.Status.OPEN).select_related("candidate")
         return [
-            {"id": f.candidate_id, "case_number": f.candidate.case_number, "score": f.score, "reasons": f.reasons}
+            {
+                "id": f.candidate_id,
+                "case_number": f.candidate.case_number,
+                "score": f.score,
+                "reasons": f.reasons,
+            }
             for f in flags
         ]
 
@@ -110,7 +114,9 @@ class MemberInputSerializer(serializers.Serializer):
     family_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     sex = serializers.ChoiceField(choices=Sex.choices)
     date_of_birth = serializers.DateField(required=False, allow_null=True, default=None)
-    age_years = serializers.IntegerField(min_value=0, max_value=120, required=False, allow_null=True, default=None)
+    age_years = serializers.IntegerField(
+        min_value=0, max_value=120, required=False, allow_null=True, default=None
+    )
     relationship = serializers.ChoiceField(choices=Relationship.choices)
     tazkira_number = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     vulnerabilities = serializers.ListField(
@@ -128,15 +134,23 @@ class FamilyListCreateApi(APIView):
     pagination_ordering = ("-created_at", "id")
 
     class InputSerializer(serializers.Serializer):
-        crossing_point = serializers.SlugRelatedField(slug_field="code", queryset=CrossingPoint.objects.filter(is_active=True))
+        crossing_point = serializers.SlugRelatedField(
+            slug_field="code", queryset=CrossingPoint.objects.filter(is_active=True)
+        )
         arrival_date = serializers.DateField()
         origin_location = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
         documentation_status = serializers.ChoiceField(
             choices=DocumentationStatus.choices, required=False, allow_blank=True, default=""
         )
-        return_type = serializers.ChoiceField(choices=ReturnType.choices, required=False, allow_blank=True, default="")
-        destination_province = serializers.SlugRelatedField(slug_field="code", queryset=Province.objects.all())
-        destination_district = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+        return_type = serializers.ChoiceField(
+            choices=ReturnType.choices, required=False, allow_blank=True, default=""
+        )
+        destination_province = serializers.SlugRelatedField(
+            slug_field="code", queryset=Province.objects.all()
+        )
+        destination_district = serializers.CharField(
+            max_length=100, required=False, allow_blank=True, default=""
+        )
         phone = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
         consent_to_share = serializers.BooleanField()
         vulnerabilities = serializers.ListField(
@@ -147,7 +161,9 @@ class FamilyListCreateApi(APIView):
     @extend_schema(
         operation_id="families_list",
         parameters=[
-            OpenApiParameter("search", str, description="Case number, phone, Tazkira number or a name in any spelling.")
+            OpenApiParameter(
+                "search", str, description="Case number, phone, Tazkira number or a name in any spelling."
+            )
         ],
         responses={200: FamilyOutputSerializer(many=True)},
     )
@@ -202,9 +218,6 @@ class DuplicateFlagOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-IsDuplicateReviewer = HasRole.of(Role.CASE_WORKER, Role.ADMIN)
-
-
 class DuplicateFlagListApi(APIView):
     permission_classes = [IsDuplicateReviewer]
     pagination_ordering = ("-created_at", "id")
@@ -235,7 +248,9 @@ class DuplicateFlagResolveApi(APIView):
     permission_classes = [IsDuplicateReviewer]
 
     class InputSerializer(serializers.Serializer):
-        decision = serializers.ChoiceField(choices=[DuplicateFlag.Status.DISTINCT, DuplicateFlag.Status.MERGED])
+        decision = serializers.ChoiceField(
+            choices=[DuplicateFlag.Status.DISTINCT, DuplicateFlag.Status.MERGED]
+        )
         note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
     @extend_schema(
@@ -249,4 +264,3 @@ class DuplicateFlagResolveApi(APIView):
         serializer.is_valid(raise_exception=True)
         flag = duplicate_flag_resolve(flag=flag, resolved_by=request.user, **serializer.validated_data)
         return Response(DuplicateFlagOutputSerializer(flag).data)
-

@@ -61,8 +61,9 @@ def _candidate_ids(applicant: Applicant) -> set:
         ids.update(by_key.values_list("id", flat=True)[:MAX_CANDIDATES])
         if connection.vendor == "postgresql":
             ids.update(
-                Family.objects.filter(head_name_key__trigram_similar=key)
-                .values_list("id", flat=True)[:MAX_CANDIDATES]
+                Family.objects.filter(head_name_key__trigram_similar=key).values_list("id", flat=True)[
+                    :MAX_CANDIDATES
+                ]
             )
     ids.discard(applicant.exclude_id)
     return ids
@@ -114,5 +115,9 @@ def find_possible_duplicates(applicant: Applicant, *, threshold: int | None = No
         )
     families = Family.objects.filter(id__in=ids).select_related("crossing_point").prefetch_related("members")
     matches = [m for m in (_score(applicant, f, tazkira_hits) for f in families) if m]
-    matches = [m for m in matches if m.score >= threshold or m.family.id in tazkira_hits or "same phone number" in m.reasons]
+    matches = [
+        m
+        for m in matches
+        if m.score >= threshold or m.family.id in tazkira_hits or "same phone number" in m.reasons
+    ]
     return sorted(matches, key=lambda m: (-m.score, m.family.case_number))

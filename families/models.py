@@ -128,10 +128,13 @@ class Family(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status="merged", duplicate_of__isnull=False) | Q(status="active", duplicate_of__isnull=True),
+                condition=Q(status="merged", duplicate_of__isnull=False)
+                | Q(status="active", duplicate_of__isnull=True),
                 name="family_merged_has_target",
             ),
-            models.CheckConstraint(condition=~Q(duplicate_of=models.F("id")), name="family_not_duplicate_of_itself"),
+            models.CheckConstraint(
+                condition=~Q(duplicate_of=models.F("id")), name="family_not_duplicate_of_itself"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -168,7 +171,9 @@ class Member(models.Model):
         ]
         constraints = [
             # Exactly one head: at most one here, at least one is checked by the registration service.
-            models.UniqueConstraint(fields=["family"], condition=Q(relationship="head"), name="one_head_per_family"),
+            models.UniqueConstraint(
+                fields=["family"], condition=Q(relationship="head"), name="one_head_per_family"
+            ),
             models.CheckConstraint(
                 condition=Q(date_of_birth__isnull=False) | Q(age_years__isnull=False),
                 name="member_has_dob_or_age",
@@ -192,6 +197,9 @@ class CaseNumberCounter(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["prefix", "year"], name="case_counter_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}-{self.year}: {self.last}"
 
 
 class DuplicateFlag(models.Model):
@@ -219,6 +227,11 @@ class DuplicateFlag(models.Model):
         ordering = ["-score", "created_at"]
         constraints = [
             models.UniqueConstraint(fields=["family", "candidate"], name="duplicate_flag_unique_pair"),
-            models.CheckConstraint(condition=~Q(family=models.F("candidate")), name="duplicate_flag_not_self"),
+            models.CheckConstraint(
+                condition=~Q(family=models.F("candidate")), name="duplicate_flag_not_self"
+            ),
         ]
         indexes = [models.Index(fields=["status", "-score"], name="duplicate_flag_queue_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.family_id} ~ {self.candidate_id} ({self.score}, {self.status})"

@@ -20,7 +20,9 @@ from unidecode import unidecode
 
 NAMES_CSV = Path(__file__).parent / "data" / "names.csv"
 
-_ARABIC_TO_PERSIAN = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "ة": "ه", "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا"})
+_ARABIC_TO_PERSIAN = str.maketrans(
+    {"ي": "ی", "ى": "ی", "ك": "ک", "ة": "ه", "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا"}
+)
 # Zero-width non-joiner/joiner, tatweel, and Arabic diacritics (harakat) carry no identity.
 _INVISIBLE = re.compile("[\u200c\u200d\u0640\u064b-\u065f\u0670]")
 _ARABIC_SCRIPT = re.compile("[\u0600-\u06ff]")
@@ -88,7 +90,9 @@ def name_skeleton(text: str) -> str:
 
 def person_key(given_name: str, father_name: str, family_name: str = "") -> str:
     """Indexed key of a person: skeletons of given name and father's name (and family name if any)."""
-    return " ".join(filter(None, (name_skeleton(given_name), name_skeleton(father_name), name_skeleton(family_name))))
+    return " ".join(
+        filter(None, (name_skeleton(given_name), name_skeleton(father_name), name_skeleton(family_name)))
+    )
 
 
 def head_key(given_name: str, father_name: str) -> str:
@@ -100,7 +104,9 @@ def name_similarity(a: str, b: str) -> float:
     """0-100 similarity of two names as typed, tolerant to transliteration (best of canonical and key)."""
     if not a or not b:
         return 0.0
-    return max(fuzz.ratio(canonical_name(a), canonical_name(b)), fuzz.ratio(name_skeleton(a), name_skeleton(b)))
+    return max(
+        fuzz.ratio(canonical_name(a), canonical_name(b)), fuzz.ratio(name_skeleton(a), name_skeleton(b))
+    )
 
 
 def digits_key(text: str) -> str:

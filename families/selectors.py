@@ -1,10 +1,9 @@
 from django.db.models import Q, QuerySet
 
-from accounts.models import AuditEvent, Role, User
+from accounts.models import AuditEvent, User
+from accounts.permissions import DUPLICATE_REVIEW_ROLES, REGISTRY_ROLES
 from families.models import DuplicateFlag, Family, Member
 from families.names import clean_script, digits_key, search_key
-
-REGISTRY_ROLES = (Role.CASE_WORKER, Role.FINANCE, Role.COORDINATOR, Role.ADMIN)
 
 
 def family_list(*, actor: User, search: str = "") -> QuerySet[Family]:
@@ -47,11 +46,11 @@ def family_history(*, family: Family) -> QuerySet[AuditEvent]:
     ).order_by("-created_at", "-id")
 
 
-def duplicate_flag_queue(*, actor: User, status: str | None = DuplicateFlag.Status.OPEN) -> QuerySet[DuplicateFlag]:
+def duplicate_flag_queue(
+    *, actor: User, status: str | None = DuplicateFlag.Status.OPEN
+) -> QuerySet[DuplicateFlag]:
     """Possible duplicates for review (`status=None`: all of them)."""
-    if not actor.has_role(Role.CASE_WORKER, Role.ADMIN):
+    if not actor.has_role(*DUPLICATE_REVIEW_ROLES):
         return DuplicateFlag.objects.none()
     qs = DuplicateFlag.objects.all() if status is None else DuplicateFlag.objects.filter(status=status)
-    return qs.select_related(
-        "family", "candidate", "family__crossing_point", "candidate__crossing_point"
-    )
+    return qs.select_related("family", "candidate", "family__crossing_point", "candidate__crossing_point")

@@ -8,8 +8,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from aidcase.core.exceptions import Conflict
 from accounts.services import audit_changes, audit_record
+from aidcase.core.exceptions import Conflict
 from families.duplicates import Applicant, Match, find_possible_duplicates
 from families.models import (
     CaseNumberCounter,
@@ -87,7 +87,9 @@ def _validate_members(members: list[MemberInput], arrival_date: date) -> None:
             errors.setdefault(f"members[{i}].date_of_birth", []).append(DOB_IN_FUTURE)
         for code in m.vulnerabilities:
             if code not in Vulnerability.values:
-                errors.setdefault(f"members[{i}].vulnerabilities", []).append(UNKNOWN_VULNERABILITY.format(code=code))
+                errors.setdefault(f"members[{i}].vulnerabilities", []).append(
+                    UNKNOWN_VULNERABILITY.format(code=code)
+                )
     keys = [digits_key(m.tazkira_number) for m in members if digits_key(m.tazkira_number)]
     if len(keys) != len(set(keys)):
         errors.setdefault("members", []).append(DUPLICATE_TAZKIRA_IN_FAMILY)
@@ -106,13 +108,13 @@ def applicant_from_input(*, members: list[MemberInput], arrival_date: date, phon
     )
 
 
-def registration_check(
-    *, members: list[MemberInput], arrival_date: date, phone: str = ""
-) -> list[Match]:
+def registration_check(*, members: list[MemberInput], arrival_date: date, phone: str = "") -> list[Match]:
     """Validate a household as the form would save it and list its possible duplicates (saves nothing)."""
     phone = normalize_phone(phone)
     _validate_members(members, arrival_date)
-    return find_possible_duplicates(applicant_from_input(members=members, arrival_date=arrival_date, phone=phone))
+    return find_possible_duplicates(
+        applicant_from_input(members=members, arrival_date=arrival_date, phone=phone)
+    )
 
 
 def case_number_next(*, crossing_point: CrossingPoint, year: int) -> str:
@@ -234,7 +236,11 @@ def family_register(
             actor=created_by,
             action="member.created",
             target=member,
-            data={"family": family.case_number, "relationship": member.relationship, "position": member.position},
+            data={
+                "family": family.case_number,
+                "relationship": member.relationship,
+                "position": member.position,
+            },
         )
     family.possible_duplicates = matches
     return family
@@ -256,7 +262,8 @@ def family_update(*, family: Family, changed_by: User, **changes: Any) -> Family
     for name, value in changes.items():
         setattr(family, name, value)
     diff = audit_changes(
-        {k: getattr(v, "code", v) for k, v in before.items()}, {k: getattr(v, "code", v) for k, v in changes.items()}
+        {k: getattr(v, "code", v) for k, v in before.items()},
+        {k: getattr(v, "code", v) for k, v in changes.items()},
     )
     if not diff:
         return family
@@ -277,7 +284,9 @@ def _root(family: Family) -> Family:
 
 
 @transaction.atomic(durable=True)
-def duplicate_flag_resolve(*, flag: DuplicateFlag, decision: str, resolved_by: User, note: str = "") -> DuplicateFlag:
+def duplicate_flag_resolve(
+    *, flag: DuplicateFlag, decision: str, resolved_by: User, note: str = ""
+) -> DuplicateFlag:
     """Close a possible-duplicate review: `distinct`, or `merged` (the newer family is merged into the other).
 
     Merging keeps both records and their history; the merged one points to the kept one and is never paid.
@@ -290,7 +299,9 @@ def duplicate_flag_resolve(*, flag: DuplicateFlag, decision: str, resolved_by: U
     # Lock both families in a stable order so concurrent merges cannot deadlock or cross.
     families = {
         f.pk: f
-        for f in Family.objects.select_for_update().filter(pk__in=[flag.family_id, flag.candidate_id]).order_by("pk")
+        for f in Family.objects.select_for_update()
+        .filter(pk__in=[flag.family_id, flag.candidate_id])
+        .order_by("pk")
     }
     if decision == DuplicateFlag.Status.MERGED:
         duplicate, kept = families[flag.family_id], _root(families[flag.candidate_id])
@@ -322,5 +333,9 @@ def duplicate_flag_resolve(*, flag: DuplicateFlag, decision: str, resolved_by: U
 
 
 def match_as_dict(match: Match) -> dict[str, Any]:
-    return {"id": match.family.id, "case_number": match.family.case_number, "score": match.score, "reasons": match.reasons}
-
+    return {
+        "id": match.family.id,
+        "case_number": match.family.case_number,
+        "score": match.score,
+        "reasons": match.reasons,
+    }

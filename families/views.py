@@ -1,7 +1,189 @@
+"""Server-rendered pages for case workers. Thin: parse the form, call a selector or service, render."""
+
+import re
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.decorators import role_required
+from accounts.models import Role
+from accounts.permissions import DUPLICATE_REVIEW_ROLES, REGISTRY_ROLES
+from accounts.services import audit_record
+from aidcase.core.exceptions import DomainError
+from families.forms import DuplicateResolveForm, FamilyEditForm, FamilyForm, MemberFormSet
+from families.models import DuplicateFlag, Family
+from families.selectors import duplicate_flag_queue, family_history, family_list
+from families.services import duplicate_flag_resolve, family_register, family_update, registration_check
+
+_MEMBER_ERROR_KEY = re.compile(r"^members\[(\d+)\]\.(\w+)$")
 
 
 @login_required
 def home(request):
-    return render(request, "families/home.html")
+    user = request.user
+    if user.role == Role.PARTNER:
+        return render(request, "families/partner_home.html", status=200)
+    if not user.has_role(*REGISTRY_ROLES):
+        raise PermissionDenied
+    today = timezone.localdate()
+    families = Family.objects.all()
+    context = {
+        "arrivals_today": families.filter(arrival_date=today).count(),
+        "registered_today": families.filter(created_at__date=today).count(),
+        "open_duplicates": DuplicateFlag.objects.filter(status=DuplicateFlag.Status.OPEN).count(),
+        "recent": family_list(actor=user).select_related("crossing_point").order_by("-created_at")[:10],
+        "can_review": user.has_role(*DUPLICATE_REVIEW_ROLES),
+    }
+    return render(request, "families/home.html", context)
+
+
+@role_required(*REGISTRY_ROLES)
+def family_search(request):
+    query = request.GET.get("q", "").strip()
+    page = None
+    if query:
+        families = family_list(actor=request.user, search=query).order_by("-created_at", "id")
+        page = Paginator(families, 25).get_page(request.GET.get("page"))
+    return render(request, "families/family_list.html", {"query": query, "page": page})
+
+
+def _apply_service_errors(exc: ValidationError, family_form: FamilyForm, formset) -> None:
+    """Show a service's ValidationError on the form field it names (members[i].field -> member row i)."""
+    for key, messages_ in exc.message_dict.items():
+        match = _MEMBER_ERROR_KEY.match(key)
+        for message in messages_:
+            if match and int(match[1]) < len(formset.forms):
+                formset.forms[int(match[1])].add_error(match[2], message)
+            elif key in family_form.fields:
+                family_form.add_error(key, message)
+            else:
+                family_form.add_error(None, message)
+
+
+@role_required(*REGISTRY_ROLES)
+@require_http_methods(["GET", "POST"])
+def family_register_view(request):
+    """One form for the household and its members.
+
+    First submit: validate and look for possible duplicates; if any, show them and ask the case worker to
+    confirm. Works without JavaScript: "add member" is a submit button that returns the form with one more row.
+    """
+    duplicates = []
+    if request.method == "GET":
+        family_form = FamilyForm()
+        formset = MemberFormSet(initial=[{"relationship": "head"}], prefix="members")
+        return render(request, "families/family_form.html", {"form": family_form, "formset": formset})
+
+    family_form = FamilyForm(request.POST)
+    formset = MemberFormSet(request.POST, prefix="members")
+    if "add_member" in request.POST:
+        data = request.POST.copy()
+        data["members-TOTAL_FORMS"] = str(int(data.get("members-TOTAL_FORMS", 1)) + 1)
+        formset = MemberFormSet(data, prefix="members")
+        return render(
+            request,
+            "families/family_form.html",
+            {"form": FamilyForm(request.POST), "formset": formset},
+        )
+
+    if family_form.is_valid() and formset.is_valid():
+        members = [f.member_input() for f in formset.forms]
+        try:
+            duplicates = registration_check(
+                members=members,
+                arrival_date=family_form.cleaned_data["arrival_date"],
+                phone=family_form.cleaned_data["phone"],
+            )
+            if duplicates and not request.POST.get("confirm_duplicates"):
+                messages.warning(request, _("Possible duplicates found. Check them before you save."))
+            else:
+                family = family_register(
+                    created_by=request.user, members=members, **family_form.service_kwargs()
+                )
+                messages.success(request, _("Family %(case)s registered.") % {"case": family.case_number})
+                return redirect("family-detail", family_id=family.pk)
+        except ValidationError as exc:
+            _apply_service_errors(exc, family_form, formset)
+    return render(
+        request,
+        "families/family_form.html",
+        {"form": family_form, "formset": formset, "duplicates": duplicates},
+        status=200 if duplicates else 400,
+    )
+
+
+@role_required(*REGISTRY_ROLES)
+def family_detail(request, family_id):
+    family = get_object_or_404(
+        family_list(actor=request.user).select_related("duplicate_of", "created_by"), pk=family_id
+    )
+    audit_record(actor=request.user, action="family.viewed", target=family, data={"via": "web"})
+    context = {
+        "family": family,
+        "members": family.members.all(),
+        "flags": family.duplicate_flags.filter(status=DuplicateFlag.Status.OPEN).select_related("candidate"),
+        "history": family_history(family=family).exclude(action="family.viewed")[:100],
+        "can_review": request.user.has_role(*DUPLICATE_REVIEW_ROLES),
+        "can_request_payment": request.user.has_role(Role.CASE_WORKER, Role.FINANCE),
+    }
+    return render(request, "families/family_detail.html", context)
+
+
+@role_required(Role.CASE_WORKER, Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def family_edit(request, family_id):
+    family = get_object_or_404(family_list(actor=request.user), pk=family_id)
+    initial = {
+        "phone": family.phone,
+        "destination_province": family.destination_province,
+        "destination_district": family.destination_district,
+        "consent_to_share": family.consent_to_share,
+    }
+    form = FamilyEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            family_update(family=family, changed_by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            for key, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error(key if key in form.fields else None, error)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("family-detail", family_id=family.pk)
+    return render(request, "families/family_edit.html", {"family": family, "form": form})
+
+
+@role_required(*DUPLICATE_REVIEW_ROLES)
+def duplicate_queue(request):
+    flags = duplicate_flag_queue(actor=request.user).prefetch_related("family__members", "candidate__members")
+    page = Paginator(flags, 20).get_page(request.GET.get("page"))
+    return render(request, "families/duplicate_queue.html", {"page": page, "form": DuplicateResolveForm()})
+
+
+@role_required(*DUPLICATE_REVIEW_ROLES)
+@require_POST
+def duplicate_resolve(request, flag_id):
+    flag = get_object_or_404(duplicate_flag_queue(actor=request.user, status=None), pk=flag_id)
+    form = DuplicateResolveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose whether the two records are the same family."))
+        return redirect("duplicate-queue")
+    try:
+        duplicate_flag_resolve(flag=flag, resolved_by=request.user, **form.cleaned_data)
+    except (DomainError, ValidationError) as exc:
+        messages.error(request, getattr(exc, "message", None) or " ".join(exc.messages))
+    else:
+        messages.success(request, _("Review saved."))
+    next_url = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(next_url)
+    return redirect("duplicate-queue")

@@ -41,7 +41,9 @@ class Unprocessable(DomainError):
 
 def _django_validation_error_data(exc: DjangoValidationError) -> dict:
     if hasattr(exc, "error_dict"):
-        return {field: [str(m) for e in errors for m in e.messages] for field, errors in exc.error_dict.items()}
+        return {
+            field: [str(m) for e in errors for m in e.messages] for field, errors in exc.error_dict.items()
+        }
     return {"detail": " ".join(exc.messages), "code": exc.code or "invalid"}
 
 
@@ -58,7 +60,11 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    if isinstance(response.data, dict) and "detail" in response.data and not isinstance(exc, exceptions.ValidationError):
+    if (
+        isinstance(response.data, dict)
+        and "detail" in response.data
+        and not isinstance(exc, exceptions.ValidationError)
+    ):
         detail = exc.detail if isinstance(exc, exceptions.APIException) else response.data["detail"]
         response.data = {"detail": str(detail), "code": getattr(detail, "code", None) or exc.default_code}
     elif isinstance(response.data, list):

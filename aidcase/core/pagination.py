@@ -42,7 +42,9 @@ class CursorPagination(pagination.BasePagination):
         except ValueError:
             value = 0
         if not 1 <= value <= self.max_page_size:
-            raise ValidationError({self.page_size_query_param: [INVALID_LIMIT.format(max=self.max_page_size)]})
+            raise ValidationError(
+                {self.page_size_query_param: [INVALID_LIMIT.format(max=self.max_page_size)]}
+            )
         return value
 
     def _decode_cursor(self, raw: str, model, ordering) -> list:
@@ -81,7 +83,9 @@ class CursorPagination(pagination.BasePagination):
         raw_cursor = request.query_params.get(self.cursor_query_param)
         queryset = queryset.order_by(*ordering)
         if raw_cursor:
-            queryset = queryset.filter(self._after(ordering, self._decode_cursor(raw_cursor, queryset.model, ordering)))
+            queryset = queryset.filter(
+                self._after(ordering, self._decode_cursor(raw_cursor, queryset.model, ordering))
+            )
         rows = list(queryset[: limit + 1])
         self.request = request
         self.next_cursor = None

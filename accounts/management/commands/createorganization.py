@@ -6,7 +6,7 @@ from accounts.services import organization_create
 
 
 class Command(BaseCommand):
-    help = "Add a partner organization: createorganization CODE \"Name\"."
+    help = 'Add a partner organization: createorganization CODE "Name".'
 
     def add_arguments(self, parser):
         parser.add_argument("code")

@@ -34,6 +34,8 @@ class Command(BaseCommand):
             try:
                 validate_password(password, user)
             except ValidationError as exc:
-                self.stderr.write(f"Warning: weak password ({' '.join(exc.messages)}). Change it before production use.")
+                self.stderr.write(
+                    f"Warning: weak password ({' '.join(exc.messages)}). Change it before production use."
+                )
         suffix = f" of {user.organization.code}" if user.organization else ""
         self.stdout.write(f"Created user {user.username} with role {user.role}{suffix}.")
