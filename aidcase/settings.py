@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "families",
     "disbursements",
     "referrals",
+    "reports",
 ]
 
 MIDDLEWARE = [

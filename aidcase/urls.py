@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from aidcase.core.health import healthz
+from reports.views import home
 
 api_v1 = [
     path("", include("families.urls")),
@@ -17,6 +18,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("accounts.urls")),
+    path("", home, name="home"),
     path("", include("families.web_urls")),
     path("", include("disbursements.web_urls")),
 ]

@@ -3,11 +3,9 @@
 import re
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -18,30 +16,11 @@ from accounts.permissions import DUPLICATE_REVIEW_ROLES, REGISTRY_ROLES
 from accounts.services import audit_record
 from aidcase.core.exceptions import DomainError
 from families.forms import DuplicateResolveForm, FamilyEditForm, FamilyForm, MemberFormSet
-from families.models import DuplicateFlag, Family
+from families.models import DuplicateFlag
 from families.selectors import duplicate_flag_queue, family_history, family_list
 from families.services import duplicate_flag_resolve, family_register, family_update, registration_check
 
 _MEMBER_ERROR_KEY = re.compile(r"^members\[(\d+)\]\.(\w+)$")
-
-
-@login_required
-def home(request):
-    user = request.user
-    if user.role == Role.PARTNER:
-        return render(request, "families/partner_home.html", status=200)
-    if not user.has_role(*REGISTRY_ROLES):
-        raise PermissionDenied
-    today = timezone.localdate()
-    families = Family.objects.all()
-    context = {
-        "arrivals_today": families.filter(arrival_date=today).count(),
-        "registered_today": families.filter(created_at__date=today).count(),
-        "open_duplicates": DuplicateFlag.objects.filter(status=DuplicateFlag.Status.OPEN).count(),
-        "recent": family_list(actor=user).select_related("crossing_point").order_by("-created_at")[:10],
-        "can_review": user.has_role(*DUPLICATE_REVIEW_ROLES),
-    }
-    return render(request, "families/home.html", context)
 
 
 @role_required(*REGISTRY_ROLES)

@@ -3,7 +3,6 @@ from django.urls import path
 from families import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("families/", views.family_search, name="family-search"),
     path("families/register/", views.family_register_view, name="family-register"),
     path("families/<uuid:family_id>/", views.family_detail, name="family-detail"),
