@@ -10,7 +10,6 @@ generator shares the machine with the server and PostgreSQL, so the figures are 
 
 import argparse
 import http.client
-import json
 import statistics
 import sys
 import threading
