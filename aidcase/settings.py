@@ -230,6 +230,14 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # Several resources have a `status`; name each choice set after its resource in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "DisbursementStatusEnum": "disbursements.models.Disbursement.Status",
+        "ReferralStatusEnum": "referrals.models.Referral.Status",
+        "DuplicateFlagStatusEnum": "families.models.DuplicateFlag.Status",
+        "WebhookDeliveryStatusEnum": "referrals.models.WebhookDelivery.Status",
+        "FamilyStatusEnum": "families.models.Family.Status",
+    },
 }
 
 # --- aidcase programme settings ---------------------------------------------------------------

@@ -8,6 +8,7 @@ from reports.views import home
 api_v1 = [
     path("", include("families.urls")),
     path("", include("disbursements.urls")),
+    path("", include("referrals.urls")),
 ]
 
 urlpatterns = [
@@ -21,4 +22,5 @@ urlpatterns = [
     path("", home, name="home"),
     path("", include("families.web_urls")),
     path("", include("disbursements.web_urls")),
+    path("", include("referrals.web_urls")),
 ]

@@ -111,6 +111,7 @@ def family_detail(request, family_id):
         "history": family_history(family=family).exclude(action="family.viewed")[:100],
         "can_review": request.user.has_role(*DUPLICATE_REVIEW_ROLES),
         "can_request_payment": request.user.has_role(Role.CASE_WORKER, Role.FINANCE),
+        "can_refer": request.user.has_role(Role.CASE_WORKER, Role.ADMIN),
     }
     return render(request, "families/family_detail.html", context)
 

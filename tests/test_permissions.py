@@ -33,6 +33,25 @@ ENDPOINTS = [
     ("post", "/api/v1/disbursements/{disbursement}/reject/", {"reason": "no"}, FINANCE, 200),
     ("get", "/api/v1/batches/", None, {"finance", "admin"}, 200),
     ("post", "/api/v1/batches/", {"channel": "cash", "disbursements": ["{approved}"]}, FINANCE, 201),
+    (
+        "post",
+        "/api/v1/families/{family}/referrals/",
+        {"organization": "UNHCR", "service": "food"},
+        {"case_worker", "admin"},
+        201,
+    ),
+    ("get", "/api/v1/referrals/", None, {"case_worker", "coordinator", "admin", "partner"}, 200),
+    ("get", "/api/v1/referrals/{referral}/", None, {"case_worker", "coordinator", "admin", "partner"}, 200),
+    (
+        "post",
+        "/api/v1/referrals/{referral}/status/",
+        {"status": "closed"},
+        {"case_worker", "coordinator", "admin"},
+        200,
+    ),
+    ("get", "/api/v1/webhooks/", None, {"partner", "admin"}, 200),
+    ("post", "/api/v1/webhooks/", {"url": "https://partner.example.org/hook"}, {"partner"}, 201),
+    ("get", "/api/v1/webhooks/deliveries/", None, {"partner", "admin"}, 200),
 ]
 
 
@@ -49,7 +68,13 @@ def world(make_user, register_family):
     pending = disbursement_request(family=third, requested_by=requester)
     approved = disbursement_request(family=fourth, requested_by=requester)
     disbursement_approve(disbursement=approved, approved_by=make_user("finance", "approver"))
+    from referrals.services import referral_create
+
+    referral = referral_create(
+        family=first, organization_code="UNHCR", service_code="shelter", created_by=requester
+    )
     return {
+        "referral": str(referral.pk),
         "family": str(first.pk),
         "flag": str(DuplicateFlag.objects.get(family=second).pk),
         "disbursement": str(pending.pk),

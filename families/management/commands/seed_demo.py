@@ -47,6 +47,7 @@ class Command(BaseCommand):
                 keys[username] = api_key_create(user=user, name="demo")[1]
         if not Family.objects.exists():
             self._families(User.objects.get(username="caseworker"))
+            self._referrals(User.objects.get(username="caseworker"))
 
         self.stdout.write(f"\nDemo users (password for all: {DEMO_PASSWORD})\n")
         self.stdout.write(f"  {'username':<13}{'role':<13}organization")
@@ -55,6 +56,23 @@ class Command(BaseCommand):
         for username, key in keys.items():
             self.stdout.write(f"API key for {username} (shown once): {key}")
         self.stdout.write(f"\n{Family.objects.count()} families registered. Open http://127.0.0.1:8000/\n")
+
+    def _referrals(self, worker: User) -> None:
+        from referrals.services import referral_create
+
+        rng = random.Random(7)
+        services = ["shelter", "food", "health", "protection", "wash", "transport"]
+        for family in Family.objects.filter(consent_to_share=True, duplicate_of__isnull=True).order_by(
+            "case_number"
+        )[:25]:
+            referral_create(
+                family=family,
+                organization_code=rng.choice(["UNHCR", "UNHCR", "IOM", "WFP", "UNICEF", "NRC"]),
+                service_code=rng.choice(services),
+                urgency=rng.choice(["low", "medium", "high", "emergency"]),
+                note="Registered at the reception centre; please contact the family.",
+                created_by=worker,
+            )
 
     def _families(self, worker: User) -> None:
         rng = random.Random(42)  # the same demo data on every machine
