@@ -241,6 +241,11 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- aidcase programme settings ---------------------------------------------------------------
+# Exported disbursements with no statement line after this many days are reported as missing.
+RECONCILIATION_GRACE_DAYS = env.int("RECONCILIATION_GRACE_DAYS", default=7)
+RECONCILIATION_MAX_UPLOAD_BYTES = env.int("RECONCILIATION_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
+# Let the upload reach our own size check (and its 413) instead of Django's generic one.
+DATA_UPLOAD_MAX_MEMORY_SIZE = RECONCILIATION_MAX_UPLOAD_BYTES + 1024 * 1024
 # Score (0-100) from which a registered family is reported as a possible duplicate.
 DUPLICATE_SCORE_THRESHOLD = env.int("DUPLICATE_SCORE_THRESHOLD", default=85)
 

@@ -19,31 +19,9 @@ from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import django_setup, fresh_database, gunicorn, percentile, psql, summary  # noqa: E402
+from bench.common import LOAD_FAMILIES, django_setup, fresh_database, gunicorn, percentile, psql, summary  # noqa: E402
 
 DB = "aidcase_bench"
-
-LOAD_FAMILIES = """
-WITH cp AS (SELECT array_agg(id ORDER BY id) ids FROM families_crossingpoint),
-     pr AS (SELECT array_agg(id ORDER BY id) ids FROM families_province),
-     u AS (SELECT id FROM accounts_user WHERE username = 'bench-loader')
-INSERT INTO families_family (id, case_number, status, crossing_point_id, arrival_date, origin_location,
-    documentation_status, return_type, destination_province_id, destination_district, phone, consent_to_share,
-    vulnerabilities, household_size, head_name, head_name_key, head_birth_year, created_by_id, created_at,
-    updated_at)
-SELECT md5('f' || g)::uuid, 'BEN-2026-' || lpad(g::text, 7, '0'), 'active',
-       cp.ids[1 + g % array_length(cp.ids, 1)], date '2024-11-25' + (g % 730), '', 'undocumented', 'deported',
-       pr.ids[1 + g % 34], '', '+9370' || lpad((g % 10000000)::text, 7, '0'), g % 7 <> 0, '[]'::jsonb,
-       1 + g % 9, 'Name' || g || ' Father' || (g % 997), 'nm' || g || ' fthr' || (g % 997), 1950 + g % 55,
-       u.id, now(), now()
-FROM generate_series(1, {n}) g, cp, pr, u;
-INSERT INTO families_member (id, family_id, given_name, father_name, family_name, sex, age_years, birth_year,
-    relationship, tazkira_number, tazkira_key, vulnerabilities, name_key, position)
-SELECT md5('m' || g)::uuid, md5('f' || g)::uuid, 'Name' || g, 'Father' || (g % 997), '', 'M', 30, 1950 + g % 55,
-       'head', '', '', '[]'::jsonb, 'nm' || g || ' fthr' || (g % 997), 0
-FROM generate_series(1, {n}) g;
-ANALYZE;
-"""
 
 
 def timed_posts(base: str, jobs: list[tuple[str, str]], clients: int) -> tuple[float, list[float], dict]:

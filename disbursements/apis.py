@@ -1,10 +1,12 @@
 import hashlib
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,7 +15,8 @@ from accounts.models import Role
 from accounts.permissions import HasRole
 from aidcase.core.idempotency import idempotent
 from aidcase.core.pagination import CursorPagination
-from disbursements.models import Channel, Disbursement, LegalBasis
+from disbursements.models import Channel, Disbursement, Discrepancy, LegalBasis, Statement
+from disbursements.reconciliation import TOO_LARGE, PayloadTooLarge, discrepancy_resolve, statement_upload
 from disbursements.selectors import READ_ROLES, batch_list, disbursement_list
 from disbursements.services import (
     batch_create,
@@ -343,3 +346,129 @@ class BatchExportXlsxApi(APIView):
         response["Content-Disposition"] = f'attachment; filename="{batch.reference}.xlsx"'
         response["X-Checksum-SHA256"] = hashlib.sha256(content).hexdigest()
         return response
+
+
+class StatementOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=Statement.Status.choices)
+    filename = serializers.CharField()
+    lines_total = serializers.IntegerField()
+    matched = serializers.IntegerField()
+    amount_mismatch = serializers.IntegerField()
+    unknown_reference = serializers.IntegerField()
+    duplicate_line = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    missing = serializers.IntegerField()
+    errors = serializers.ListField(child=serializers.DictField())
+    failure_reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class StatementQueuedSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+
+
+class ReconciliationUploadApi(APIView):
+    permission_classes = [IsFinance]
+    parser_classes = [MultiPartParser]
+
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField()
+
+    @extend_schema(
+        operation_id="reconciliations_create",
+        request={"multipart/form-data": InputSerializer},
+        responses={
+            202: StatementQueuedSerializer,
+            200: OpenApiResponse(
+                StatementQueuedSerializer, description="The same bytes were uploaded before."
+            ),
+            400: OpenApiResponse(
+                description="Not a CSV/XLSX with the header reference,amount,status,paid_at."
+            ),
+            413: OpenApiResponse(description="Over RECONCILIATION_MAX_UPLOAD_BYTES (default 20 MB)."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        upload = serializer.validated_data["file"]
+        if upload.size > settings.RECONCILIATION_MAX_UPLOAD_BYTES:
+            raise PayloadTooLarge(
+                TOO_LARGE.format(limit=settings.RECONCILIATION_MAX_UPLOAD_BYTES // (1024 * 1024))
+            )
+        statement, created = statement_upload(
+            content=upload.read(), filename=upload.name, uploaded_by=request.user
+        )
+        return Response(
+            {"id": statement.pk, "status": statement.status},
+            status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK,
+        )
+
+
+class ReconciliationDetailApi(APIView):
+    permission_classes = [IsFinanceOrAdmin]
+
+    @extend_schema(operation_id="reconciliations_retrieve", responses=StatementOutputSerializer)
+    def get(self, request: Request, statement_id) -> Response:
+        statement = get_object_or_404(Statement.objects.defer("content"), pk=statement_id)
+        return Response(StatementOutputSerializer(statement).data)
+
+
+class DiscrepancyOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    statement = serializers.UUIDField(source="statement_id", allow_null=True)
+    disbursement = serializers.CharField(source="disbursement.reference", allow_null=True, default=None)
+    details = serializers.CharField()
+    resolved_by = serializers.CharField(source="resolved_by.username", allow_null=True, default=None)
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    resolution_note = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class DiscrepancyListApi(APIView):
+    permission_classes = [IsFinanceOrAdmin]
+    pagination_ordering = ("created_at", "id")
+
+    class FilterSerializer(serializers.Serializer):
+        resolved = serializers.BooleanField(required=False, allow_null=True, default=None)
+        kind = serializers.ChoiceField(choices=Discrepancy.Kind.choices, required=False)
+
+    @extend_schema(
+        operation_id="discrepancies_list",
+        parameters=[FilterSerializer],
+        responses=DiscrepancyOutputSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        qs = Discrepancy.objects.select_related("disbursement", "resolved_by")
+        if filters.validated_data.get("resolved") is not None:
+            qs = qs.filter(resolved_at__isnull=not filters.validated_data["resolved"])
+        if filters.validated_data.get("kind"):
+            qs = qs.filter(kind=filters.validated_data["kind"])
+        paginator = CursorPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(DiscrepancyOutputSerializer(page, many=True).data)
+
+
+class DiscrepancyResolveApi(APIView):
+    permission_classes = [IsFinance]
+
+    class InputSerializer(serializers.Serializer):
+        note = serializers.CharField(max_length=2000)
+
+    @extend_schema(
+        operation_id="discrepancies_resolve", request=InputSerializer, responses=DiscrepancyOutputSerializer
+    )
+    def post(self, request: Request, discrepancy_id: int) -> Response:
+        discrepancy = get_object_or_404(Discrepancy, pk=discrepancy_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        discrepancy = discrepancy_resolve(
+            discrepancy=discrepancy, resolved_by=request.user, note=serializer.validated_data["note"]
+        )
+        return Response(DiscrepancyOutputSerializer(discrepancy).data)

@@ -185,3 +185,113 @@ class PayoutBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} ({self.channel}, {self.status})"
+
+
+class Statement(models.Model):
+    """A payment provider's statement: what it paid or failed to pay, line by line (CONTRACT: reconciliations)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    sha256 = models.CharField(max_length=64, unique=True)  # the same bytes are one statement
+    filename = models.CharField(max_length=255, blank=True)
+    file_format = models.CharField(max_length=4, choices=[("csv", "CSV"), ("xlsx", "XLSX")])
+    content = models.BinaryField(editable=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    lines_total = models.PositiveIntegerField(default=0)
+    matched = models.PositiveIntegerField(default=0)
+    amount_mismatch = models.PositiveIntegerField(default=0)
+    unknown_reference = models.PositiveIntegerField(default=0)
+    duplicate_line = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    missing = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    failure_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.filename or self.sha256[:12]} ({self.status})"
+
+
+class StatementLine(models.Model):
+    class Outcome(models.TextChoices):
+        MATCHED = "matched", _("Matched: paid")
+        FAILED = "failed", _("Failed")
+        AMOUNT_MISMATCH = "amount_mismatch", _("Amount differs")
+        UNKNOWN_REFERENCE = "unknown_reference", _("Unknown reference")
+        DUPLICATE_LINE = "duplicate_line", _("Duplicate line")
+        ERROR = "error", _("Error")
+
+    id = models.BigAutoField(primary_key=True)
+    statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="lines")
+    line_no = models.PositiveIntegerField()
+    reference = models.CharField(max_length=64, blank=True)
+    amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    paid = models.BooleanField(null=True)  # True: "paid", False: "failed", None: unreadable
+    paid_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
+    message = models.CharField(max_length=300, blank=True)
+    disbursement = models.ForeignKey(
+        Disbursement, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["statement", "line_no"]
+        constraints = [models.UniqueConstraint(fields=["statement", "line_no"], name="statement_line_unique")]
+        indexes = [models.Index(fields=["reference"], name="statement_line_ref_idx")]
+
+    def __str__(self) -> str:
+        return f"line {self.line_no}: {self.reference} {self.outcome}"
+
+
+class Discrepancy(models.Model):
+    """Something finance must look at: a mismatch, an unknown or duplicate line, an error, a missing payment."""
+
+    class Kind(models.TextChoices):
+        AMOUNT_MISMATCH = "amount_mismatch", _("Amount differs")
+        UNKNOWN_REFERENCE = "unknown_reference", _("Unknown reference")
+        DUPLICATE_LINE = "duplicate_line", _("Duplicate line")
+        ERROR = "error", _("Unreadable line or never exported")
+        MISSING = "missing", _("Exported but not in any statement")
+
+    id = models.BigAutoField(primary_key=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    statement = models.ForeignKey(
+        Statement, on_delete=models.CASCADE, null=True, blank=True, related_name="discrepancies"
+    )
+    line = models.OneToOneField(
+        StatementLine, on_delete=models.CASCADE, null=True, blank=True, related_name="discrepancy"
+    )
+    disbursement = models.ForeignKey(
+        Disbursement, on_delete=models.PROTECT, null=True, blank=True, related_name="discrepancies"
+    )
+    details = models.CharField(max_length=300, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            # A missing payment is flagged once, however often the daily check runs.
+            models.UniqueConstraint(
+                fields=["disbursement"], condition=Q(kind="missing"), name="one_missing_flag_per_disbursement"
+            ),
+        ]
+        indexes = [models.Index(fields=["resolved_at", "kind"], name="discrepancy_open_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.details}"

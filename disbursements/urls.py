@@ -39,6 +39,18 @@ urlpatterns = [
         apis.DisbursementConfirmCashApi.as_view(),
         name="api-disbursement-confirm-cash",
     ),
+    path("reconciliations/", apis.ReconciliationUploadApi.as_view(), name="api-reconciliations"),
+    path(
+        "reconciliations/<uuid:statement_id>/",
+        apis.ReconciliationDetailApi.as_view(),
+        name="api-reconciliation-detail",
+    ),
+    path("discrepancies/", apis.DiscrepancyListApi.as_view(), name="api-discrepancies"),
+    path(
+        "discrepancies/<int:discrepancy_id>/resolve/",
+        apis.DiscrepancyResolveApi.as_view(),
+        name="api-discrepancy-resolve",
+    ),
     path("batches/", apis.BatchListCreateApi.as_view(), name="api-batches"),
     path("batches/<uuid:batch_id>/", apis.BatchDetailApi.as_view(), name="api-batch-detail"),
     path("batches/<uuid:batch_id>/export/", apis.BatchExportApi.as_view(), name="api-batch-export"),
