@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("families.urls")),
     path("", include("disbursements.urls")),
     path("", include("referrals.urls")),
+    path("", include("reports.urls")),
 ]
 
 urlpatterns = [
@@ -23,4 +24,5 @@ urlpatterns = [
     path("", include("families.web_urls")),
     path("", include("disbursements.web_urls")),
     path("", include("referrals.web_urls")),
+    path("", include("reports.web_urls")),
 ]

@@ -1,8 +1,9 @@
 """Finance pages: approval queue (bulk, each item still four-eyes), payout batches, one payment's ledger."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Sum
 from django.http import HttpResponse
@@ -14,7 +15,8 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import role_required
 from accounts.models import Role
 from aidcase.core.exceptions import DomainError
-from disbursements.models import Channel, Disbursement
+from disbursements.models import Channel, Disbursement, Discrepancy, Statement
+from disbursements.reconciliation import discrepancy_resolve, statement_upload
 from disbursements.selectors import READ_ROLES, batch_list, disbursement_list
 from disbursements.services import (
     batch_create,
@@ -200,3 +202,65 @@ def batch_export_view(request, batch_id):
     response["Content-Disposition"] = f'attachment; filename="{batch.reference}.csv"'
     response["X-Checksum-SHA256"] = batch.export_sha256
     return response
+
+
+@role_required(Role.FINANCE, Role.ADMIN)
+def statement_index(request):
+    """Upload a provider statement and see the recent ones with their outcome."""
+    if request.method == "POST":
+        if not request.user.has_role(Role.FINANCE):
+            raise PermissionDenied
+        upload = request.FILES.get("file")
+        if upload is None:
+            messages.error(request, _("Choose the statement file (CSV or XLSX)."))
+            return redirect("statement-index")
+        if upload.size > settings.RECONCILIATION_MAX_UPLOAD_BYTES:
+            messages.error(request, _("The file is too large."))
+            return redirect("statement-index")
+        try:
+            statement, created = statement_upload(
+                content=upload.read(), filename=upload.name, uploaded_by=request.user
+            )
+        except (DomainError, ValidationError) as exc:
+            messages.error(request, _error_text(exc))
+            return redirect("statement-index")
+        if not created:
+            messages.info(request, _("This exact file was uploaded before; nothing was changed."))
+        return redirect("statement-detail", statement_id=statement.pk)
+    statements = Statement.objects.defer("content").select_related("uploaded_by")[:50]
+    return render(
+        request,
+        "disbursements/statements.html",
+        {"statements": statements, "is_finance": request.user.has_role(Role.FINANCE)},
+    )
+
+
+@role_required(Role.FINANCE, Role.ADMIN)
+def statement_detail(request, statement_id):
+    statement = get_object_or_404(Statement.objects.defer("content"), pk=statement_id)
+    running = statement.status in (Statement.Status.QUEUED, Statement.Status.RUNNING)
+    return render(request, "disbursements/statement_detail.html", {"s": statement, "running": running})
+
+
+@role_required(Role.FINANCE, Role.ADMIN)
+def discrepancy_index(request):
+    show = request.GET.get("show", "open")
+    qs = Discrepancy.objects.select_related("disbursement", "resolved_by", "statement").order_by(
+        "created_at", "id"
+    )
+    qs = qs.filter(resolved_at__isnull=(show == "open"))
+    if request.method == "POST":
+        item = get_object_or_404(Discrepancy, pk=request.POST.get("id"))
+        try:
+            discrepancy_resolve(discrepancy=item, resolved_by=request.user, note=request.POST.get("note", ""))
+        except (DomainError, ValidationError) as exc:
+            messages.error(request, _error_text(exc))
+        else:
+            messages.success(request, _("Resolved."))
+        return redirect("discrepancy-index")
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "disbursements/discrepancies.html",
+        {"page": page, "show": show, "is_finance": request.user.has_role(Role.FINANCE)},
+    )

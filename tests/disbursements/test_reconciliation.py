@@ -245,3 +245,22 @@ def test_amounts_are_decimals(exported_set, staff):
     statement = statement_process(statement_id=statement.pk)
     assert statement.errors and "at most 2 decimals" in statement.errors[0]["message"]
     assert Disbursement.objects.get(pk=exported[0].pk).amount == Decimal("10000.00")
+
+
+def test_upload_page_and_discrepancy_page(client, exported_set, staff):
+    exported, requested = exported_set
+    client.force_login(staff["finance"])
+    response = client.post(
+        "/statements/", {"file": SimpleUploadedFile("s.csv", statement_csv(exported, requested))}
+    )
+    statement = Statement.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/statements/{statement.pk}/"
+    statement_process(statement_id=statement.pk)
+    page = client.get(response["Location"]).content.decode()
+    assert "line 7:" in page and "Done" in page
+    item = Discrepancy.objects.filter(kind="unknown_reference").get()
+    client.post("/discrepancies/", {"id": item.pk, "note": "provider typo, ignored"})
+    item.refresh_from_db()
+    assert item.resolution_note == "provider typo, ignored" and item.resolved_by == staff["finance"]
+    client.force_login(staff["worker"])
+    assert client.get("/statements/").status_code == 403
