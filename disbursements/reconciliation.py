@@ -200,13 +200,16 @@ def _classify(statement: Statement) -> None:
     by_reference = Disbursement.objects.filter(reference=OuterRef("reference"))
     # 1. link each readable line to its disbursement
     pending.update(disbursement=Subquery(by_reference.values("pk")[:1]))
-    # 2. a reference already on an earlier readable line of this file
-    earlier = lines.filter(reference=OuterRef("reference"), line_no__lt=OuterRef("line_no")).exclude(
-        outcome=Outcome.ERROR
-    )
-    pending.filter(Exists(earlier)).update(
-        outcome=Outcome.DUPLICATE_LINE, message="Reference already on an earlier line."
-    )
+    # 2. a reference already on an earlier readable line of this file (one window-function pass)
+    table = StatementLine._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET outcome = %s, message = %s FROM ("  # noqa: S608 - our own table name
+            f"  SELECT id, row_number() OVER (PARTITION BY reference ORDER BY line_no) AS n"
+            f"  FROM {table} WHERE statement_id = %s AND outcome <> %s"
+            f") AS ranked WHERE {table}.id = ranked.id AND ranked.n > 1 AND {table}.outcome = ''",
+            [Outcome.DUPLICATE_LINE, "Reference already on an earlier line.", _pk(statement), Outcome.ERROR],
+        )
     # 3. no such disbursement
     pending.filter(disbursement__isnull=True).update(
         outcome=Outcome.UNKNOWN_REFERENCE, message="No disbursement has this reference."
@@ -253,7 +256,7 @@ def _apply(statement: Statement) -> None:
                     reason,
                     f'{{"statement": "{statement.pk}"}}',
                     now,
-                    statement.pk.hex if connection.vendor == "sqlite" else statement.pk,
+                    _pk(statement),
                     outcome,
                 ],
             )
@@ -269,7 +272,7 @@ def _apply(statement: Statement) -> None:
                     actor.username,
                     f"disbursement.{status}",
                     f'{{"statement": "{statement.pk}", "from": "exported", "to": "{status}"}}',
-                    statement.pk.hex if connection.vendor == "sqlite" else statement.pk,
+                    _pk(statement),
                     outcome,
                 ],
             )
@@ -281,12 +284,21 @@ def _apply(statement: Statement) -> None:
         Disbursement.objects.filter(pk__in=ids, status=Disbursement.Status.EXPORTED).update(**update)
 
 
+def _pk(statement: Statement):
+    """The statement's id as the database driver expects it in raw SQL (SQLite stores UUIDs as hex)."""
+    return statement.pk.hex if connection.vendor == "sqlite" else statement.pk
+
+
 def _uuid_sql() -> str:
     return "gen_random_uuid()" if connection.vendor == "postgresql" else "lower(hex(randomblob(16)))"
 
 
 def _uuid_text_sql(column: str) -> str:
-    return f"{column}::text" if connection.vendor == "postgresql" else column
+    if connection.vendor == "postgresql":
+        return f"{column}::text"
+    # SQLite keeps UUIDs as 32 hex digits; the audit trail stores them in the usual dashed form.
+    parts = [f"substr({column}, {a}, {n})" for a, n in ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))]
+    return " || '-' || ".join(parts)
 
 
 def _record_discrepancies(statement: Statement) -> None:
@@ -372,6 +384,9 @@ def statement_process(*, statement_id) -> Statement:
             statement=statement
         ).delete()  # leftovers of nothing: the last run rolled back
         statement.lines_total = _load_lines(statement)
+        if connection.vendor == "postgresql" and statement.lines_total > 10_000:
+            with connection.cursor() as cursor:  # fresh statistics, or the planner guesses on an empty table
+                cursor.execute(f"ANALYZE {StatementLine._meta.db_table}")
         _classify(statement)
         _apply(statement)
         _record_discrepancies(statement)

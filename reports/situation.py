@@ -167,7 +167,7 @@ def _median_days_to_payment(families) -> dict:
     if connection.vendor == "postgresql":
         sql, params = paid.values("pk").query.sql_with_params()
         return {
-            _key(*k[:3]): round(v, 1)
+            _key(*k[:3]): round(float(v), 1)
             for k, v in _median_pg(
                 "SELECT date_trunc('week', f.arrival_date)::date, cp.code, p.code, "  # noqa: S608 - Django's own SQL
                 "percentile_cont(0.5) WITHIN GROUP (ORDER BY (d.paid_at AT TIME ZONE %s)::date - f.arrival_date) "
@@ -184,7 +184,7 @@ def _median_days_to_payment(families) -> dict:
         values[_key(week, f.crossing_point.code, f.destination_province.code)].append(
             (timezone.localtime(d.paid_at).date() - f.arrival_date).days
         )
-    return {k: round(statistics.median(v), 1) for k, v in values.items()}
+    return {k: round(float(statistics.median(v)), 1) for k, v in values.items()}
 
 
 def _median_days_to_acceptance(families) -> dict:
@@ -198,7 +198,7 @@ def _median_days_to_acceptance(families) -> dict:
         values[_key(week, f.crossing_point.code, f.destination_province.code)].append(
             (e.created_at - e.referral.created_at).total_seconds() / 86400
         )
-    return {k: round(statistics.median(v), 1) for k, v in values.items()}
+    return {k: round(float(statistics.median(v)), 1) for k, v in values.items()}
 
 
 def render_csv(rows: list[dict], columns) -> bytes:
