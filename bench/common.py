@@ -61,6 +61,11 @@ def psql(sql: str, db: str = "postgres") -> None:
     subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql], check=True)
 
 
+def psql_file(path, db: str) -> None:
+    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{db}"
+    subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-q", "-f", str(path)], check=True)
+
+
 def fresh_database(db_name: str) -> dict:
     psql(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
     psql(f'CREATE DATABASE "{db_name}"')

@@ -18,13 +18,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import LOAD_FAMILIES, django_setup, fresh_database, psql, summary  # noqa: E402
+from bench.common import LOAD_FAMILIES, django_setup, fresh_database, psql, psql_file, summary  # noqa: E402
 
 DB = "aidcase_bench_recon"
 
 LOAD_DISBURSEMENTS = """
-DELETE FROM disbursements_statementline; DELETE FROM disbursements_discrepancy;
-DELETE FROM disbursements_statement; DELETE FROM disbursements_disbursement WHERE true;
+TRUNCATE disbursements_statementline, disbursements_discrepancy, disbursements_statement,
+         disbursements_disbursementtransition, disbursements_disbursement, accounts_auditevent CASCADE;
 WITH b AS (SELECT id FROM disbursements_payoutbatch LIMIT 1),
      req AS (SELECT id FROM accounts_user WHERE username = 'bench-loader'),
      fin AS (SELECT id FROM accounts_user WHERE username = 'bench-fin')
@@ -73,6 +73,9 @@ def main() -> None:
 
     env = fresh_database(DB)
     django_setup(env)
+    import logging
+
+    logging.getLogger("disbursements.reconciliation").setLevel(logging.INFO)
     from accounts.services import user_create
     from disbursements.models import PayoutBatch, Statement
     from disbursements.reconciliation import statement_process
@@ -108,9 +111,12 @@ def main() -> None:
             f"run {run + 1}: {ours[-1]:.1f} s; matched {statement.matched:,}, failed {statement.failed:,}, "
             f"mismatch {statement.amount_mismatch:,}, unknown {statement.unknown_reference:,}, errors {len(statement.errors)}"
         )
+        print(f"       seconds per phase: {getattr(statement, 'timings', {})}")
         psql(LOAD_DISBURSEMENTS.format(n=args.lines), db=DB)
         start = time.perf_counter()
-        psql(RAW.format(path=path), db=DB)
+        script = Path(tempfile.gettempdir()) / "aidcase-bench-raw.sql"
+        script.write_text(RAW.format(path=path))
+        psql_file(script, db=DB)
         raw.append(time.perf_counter() - start)
     del loader
 

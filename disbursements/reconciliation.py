@@ -17,6 +17,8 @@ Running it twice changes nothing more: a done statement is skipped, and a crashe
 import csv
 import hashlib
 import io
+import logging
+import time as time_module
 from datetime import datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -32,6 +34,7 @@ from accounts.services import audit_record
 from aidcase.core.exceptions import Conflict, DomainError, Forbidden
 from disbursements.models import Disbursement, Discrepancy, Statement, StatementLine
 
+logger = logging.getLogger(__name__)
 Outcome = StatementLine.Outcome
 HEADER = ["reference", "amount", "status", "paid_at"]
 NOT_A_STATEMENT = "Upload a CSV or XLSX statement whose first row is: reference,amount,status,paid_at."
@@ -179,10 +182,40 @@ def _load_lines(statement: Statement) -> int:
         batch.append(line)
         total += 1
         if len(batch) >= BATCH:
-            StatementLine.objects.bulk_create(batch)
+            _insert_lines(batch)
             batch = []
-    StatementLine.objects.bulk_create(batch)
+    _insert_lines(batch)
     return total
+
+
+COPY_COLUMNS = ("statement_id", "line_no", "reference", "amount", "paid", "paid_at", "outcome", "message")
+
+
+def _insert_lines(lines: list[StatementLine]) -> None:
+    """COPY on PostgreSQL (several times faster than INSERT for 300,000 lines), bulk_create elsewhere."""
+    if not lines:
+        return
+    if connection.vendor != "postgresql":
+        StatementLine.objects.bulk_create(lines)
+        return
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor:
+        with cursor.copy(
+            f"COPY {StatementLine._meta.db_table} ({', '.join(COPY_COLUMNS)}) FROM STDIN"
+        ) as copy:
+            for line in lines:
+                copy.write_row(
+                    (
+                        line.statement_id,
+                        line.line_no,
+                        line.reference,
+                        line.amount,
+                        line.paid,
+                        line.paid_at,
+                        line.outcome,
+                        line.message,
+                    )
+                )
 
 
 # --- applying ---------------------------------------------------------------------------------------
@@ -241,8 +274,6 @@ def _apply(statement: Statement) -> None:
         (Outcome.MATCHED, Disbursement.Status.PAID, "Paid according to the provider's statement."),
         (Outcome.FAILED, Disbursement.Status.FAILED, "Failed according to the provider's statement."),
     ):
-        lines = StatementLine.objects.filter(statement=statement, outcome=outcome)
-        ids = lines.values("disbursement_id")
         with connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO disbursements_disbursementtransition "
@@ -276,12 +307,22 @@ def _apply(statement: Statement) -> None:
                     outcome,
                 ],
             )
-        update = {"status": status, "updated_at": now}
-        if status == Disbursement.Status.PAID:
-            update["paid_at"] = Subquery(lines.filter(disbursement_id=OuterRef("pk")).values("paid_at")[:1])
-        else:
-            update["failure_reason"] = reason
-        Disbursement.objects.filter(pk__in=ids, status=Disbursement.Status.EXPORTED).update(**update)
+        # One UPDATE ... FROM joining the lines (a correlated subquery per row was the slow part).
+        paid_at = "l.paid_at" if status == Disbursement.Status.PAID else "d.paid_at"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE disbursements_disbursement AS d SET status = %s, updated_at = %s, paid_at = {paid_at}, "  # noqa: S608
+                "failure_reason = %s FROM disbursements_statementline AS l "
+                "WHERE l.statement_id = %s AND l.outcome = %s AND d.id = l.disbursement_id AND d.status = %s",
+                [
+                    status,
+                    now,
+                    "" if status == Disbursement.Status.PAID else reason,
+                    _pk(statement),
+                    outcome,
+                    Disbursement.Status.EXPORTED,
+                ],
+            )
 
 
 def _pk(statement: Statement):
@@ -380,18 +421,32 @@ def statement_process(*, statement_id) -> Statement:
         statement = Statement.objects.select_for_update().select_related("uploaded_by").get(pk=statement_id)
         if statement.status != Statement.Status.RUNNING:
             return statement  # another worker finished it while we waited for the lock
-        StatementLine.objects.filter(
-            statement=statement
-        ).delete()  # leftovers of nothing: the last run rolled back
+        # Lines of an earlier attempt cannot exist (it rolled back whole); cleared anyway for certainty.
+        StatementLine.objects.filter(statement=statement).delete()
+        timings: dict[str, float] = {}
+        started = time_module.perf_counter()
         statement.lines_total = _load_lines(statement)
+        timings["parse_and_load"] = time_module.perf_counter() - started
         if connection.vendor == "postgresql" and statement.lines_total > 10_000:
             with connection.cursor() as cursor:  # fresh statistics, or the planner guesses on an empty table
                 cursor.execute(f"ANALYZE {StatementLine._meta.db_table}")
-        _classify(statement)
-        _apply(statement)
-        _record_discrepancies(statement)
+        for name, step in (
+            ("classify", _classify),
+            ("apply", _apply),
+            ("discrepancies", _record_discrepancies),
+        ):
+            began = time_module.perf_counter()
+            step(statement)
+            timings[name] = time_module.perf_counter() - began
         missing_flag()
         _count(statement)
+        statement.timings = {k: round(v, 2) for k, v in timings.items()}
+        logger.info(
+            "statement %s: %s lines, seconds per phase %s",
+            statement.pk,
+            statement.lines_total,
+            statement.timings,
+        )
         statement.status = Statement.Status.DONE
         statement.finished_at = timezone.now()
         statement.save()
