@@ -96,8 +96,6 @@ def statement_upload(*, content: bytes, filename: str, uploaded_by: User) -> tup
         return existing, False
     file_format = _detect_format(content, filename)
     _check_header(content, file_format)
-    from disbursements.tasks import statement_process_task
-
     with transaction.atomic():
         statement, created = Statement.objects.get_or_create(
             sha256=digest,
@@ -112,8 +110,31 @@ def statement_upload(*, content: bytes, filename: str, uploaded_by: User) -> tup
             audit_record(
                 actor=uploaded_by, action="statement.uploaded", target=statement, data={"sha256": digest}
             )
-            statement_process_task.delay_on_commit(str(statement.pk))
+            # robust: with the broker down the upload still succeeds; the periodic requeue sends it later
+            transaction.on_commit(lambda pk=str(statement.pk): _enqueue(pk), robust=True)
     return statement, created
+
+
+def _enqueue(statement_id: str) -> None:
+    from disbursements.tasks import statement_process_task
+
+    try:
+        statement_process_task.delay(statement_id)
+    except Exception:  # broker unreachable: statements_requeue picks it up
+        logger.warning("statement %s not enqueued; it will be re-queued", statement_id, exc_info=True)
+
+
+def statements_requeue(*, older_than_seconds: int = 120) -> int:
+    """Queue again statements still `queued` after a while (the broker was down when they were uploaded)."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    ids = list(
+        Statement.objects.filter(status=Statement.Status.QUEUED, created_at__lt=cutoff).values_list(
+            "pk", flat=True
+        )
+    )
+    for pk in ids:
+        _enqueue(str(pk))
+    return len(ids)
 
 
 # --- parsing ----------------------------------------------------------------------------------------

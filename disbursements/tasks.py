@@ -35,3 +35,11 @@ def missing_payments_flag_task() -> int:
     from disbursements.reconciliation import missing_flag
 
     return missing_flag()
+
+
+@shared_task(ignore_result=True)
+def statements_requeue_task() -> int:
+    """Every few minutes: statements uploaded while the broker was down are queued again."""
+    from disbursements.reconciliation import statements_requeue
+
+    return statements_requeue()

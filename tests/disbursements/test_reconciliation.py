@@ -264,3 +264,26 @@ def test_upload_page_and_discrepancy_page(client, exported_set, staff):
     assert item.resolution_note == "provider typo, ignored" and item.resolved_by == staff["finance"]
     client.force_login(staff["worker"])
     assert client.get("/statements/").status_code == 403
+
+
+def test_upload_survives_a_broker_outage_and_is_requeued(
+    exported_set, staff, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from disbursements import tasks
+    from disbursements.reconciliation import statements_requeue
+
+    exported, requested = exported_set
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(tasks.statement_process_task, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        statement, created = statement_upload(
+            content=statement_csv(exported, requested), filename="s.csv", uploaded_by=staff["finance"]
+        )
+    assert created and Statement.objects.get(pk=statement.pk).status == "queued"  # stored, nothing lost
+    monkeypatch.undo()
+    Statement.objects.filter(pk=statement.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    assert statements_requeue() == 1  # eager in unit tests: processed right away
+    assert Statement.objects.get(pk=statement.pk).status == "done"
