@@ -40,7 +40,7 @@ REGISTRATION_EXAMPLE = {
             "tazkira_number": "1400-0101-12345",
             "vulnerabilities": ["female_headed"],
         },
-        {"given_name": "Maryam", "father_name": "Rahim", "sex": "F", "age_years": 8, "relationship": "child"},
+        {"given_name": "Ali", "father_name": "Rahim", "sex": "M", "age_years": 7, "relationship": "child"},
     ],
 }
 

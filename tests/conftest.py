@@ -1,3 +1,4 @@
+import copy
 import itertools
 from datetime import date
 
@@ -6,6 +7,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.services import api_key_create, user_create
+from families.apis import REGISTRATION_EXAMPLE
 from families.models import CrossingPoint, Province
 from families.services import MemberInput, family_register
 
@@ -95,35 +97,8 @@ def api_client():
 
 
 def registration_body(**overrides) -> dict:
-    body = {
-        "crossing_point": "TORKHAM",
-        "arrival_date": "2026-11-20",
-        "destination_province": "AF-NAN",
-        "destination_district": "Jalalabad",
-        "phone": "+93700123456",
-        "consent_to_share": True,
-        "members": [
-            {
-                "given_name": "Gul",
-                "father_name": "Ahmad",
-                "family_name": "Khan",
-                "sex": "F",
-                "date_of_birth": "1990-01-01",
-                "relationship": "head",
-                "tazkira_number": "1400-0101-12345",
-                "vulnerabilities": ["female_headed"],
-            },
-            {
-                "given_name": "Ali",
-                "father_name": "Rahim",
-                "sex": "M",
-                "age_years": 7,
-                "relationship": "child",
-            },
-        ],
-    }
-    body.update(overrides)
-    return body
+    """The API documentation's example body (so the documented example is what the tests send)."""
+    return {**copy.deepcopy(REGISTRATION_EXAMPLE), **overrides}
 
 
 @pytest.fixture
