@@ -49,7 +49,9 @@ if ! postgres_error >/dev/null && is_local "$DATABASE_URL" && command -v pg_ctlc
 fi
 if ! redis_error >/dev/null && is_local "$REDIS_URL" && command -v redis-server >/dev/null; then
   echo "Starting Redis ..."
-  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+  redis_port="$(python -c 'import sys; from urllib.parse import urlsplit; print(urlsplit(sys.argv[1]).port or 6379)' "$REDIS_URL")"
+  redis-server --daemonize yes --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no >/dev/null \
+    || echo "(redis-server failed; waiting anyway)" >&2
 fi
 
 deadline=$((SECONDS + SERVICE_TIMEOUT))

@@ -1,4 +1,5 @@
-"""Demo users and families for the quick start (scripts/demo.sh). Safe to run again: it adds only what is missing."""
+"""Demo users and data for the quick start (scripts/demo.sh); adds only what is missing. It lives in aidcase/
+(the wiring) because it seeds every app."""
 
 import csv
 import random
@@ -12,6 +13,7 @@ from accounts.services import api_key_create, user_create
 from families.models import CrossingPoint, DocumentationStatus, DuplicateFlag, Family, Province, ReturnType
 from families.names import NAMES_CSV
 from families.services import MemberInput, family_register
+from referrals.services import referral_create
 
 DEMO_PASSWORD = "aidcase-demo"  # noqa: S105 - a published demo password, printed on purpose
 DEMO_URL = "http://127.0.0.1:8000/"
@@ -207,9 +209,6 @@ def _household_vulnerabilities(*, head: MemberInput) -> list[str]:
 
 def _refer_families(*, created_by: User, rng: random.Random) -> None:
     """Send some of the consenting families to partners, so partner users and the API have data to show."""
-    # The demo command is wiring, not registry logic: it may reach up to the referrals app it seeds.
-    from referrals.services import referral_create
-
     families = Family.objects.filter(consent_to_share=True, duplicate_of__isnull=True).order_by("case_number")
     for family in families[:20]:
         referral_create(
