@@ -251,7 +251,27 @@ class WebhookListCreateApi(APIView):
     def get_permissions(self):
         return [IsPartner() if self.request.method == "POST" else IsPartnerOrAdmin()]
 
-    @extend_schema(operation_id="webhooks_list", responses=WebhookEndpointOutputSerializer(many=True))
+    @extend_schema(
+        operation_id="webhooks_list",
+        responses=WebhookEndpointOutputSerializer(many=True),
+        examples=[
+            OpenApiExample(
+                "Your endpoints",
+                response_only=True,
+                value={
+                    "next": None,
+                    "results": [
+                        {
+                            "id": "0b7e3c52-1f0a-4d1e-9d55-3f1c2a9b8e71",
+                            "url": "https://partner.example.org/aidcase",
+                            "is_active": True,
+                            "created_at": "2026-11-20T09:00:00+04:30",
+                        }
+                    ],
+                },
+            )
+        ],
+    )
     def get(self, request: Request) -> Response:
         paginator = CursorPagination()
         page = paginator.paginate_queryset(webhook_endpoint_list(actor=request.user), request, view=self)
@@ -261,6 +281,22 @@ class WebhookListCreateApi(APIView):
         operation_id="webhooks_create",
         request=InputSerializer,
         responses={201: WebhookEndpointCreatedSerializer},
+        examples=[
+            OpenApiExample(
+                "Register", request_only=True, value={"url": "https://partner.example.org/aidcase"}
+            ),
+            OpenApiExample(
+                "Registered (the secret is shown only here)",
+                response_only=True,
+                value={
+                    "id": "0b7e3c52-1f0a-4d1e-9d55-3f1c2a9b8e71",
+                    "url": "https://partner.example.org/aidcase",
+                    "is_active": True,
+                    "created_at": "2026-11-20T09:00:00+04:30",
+                    "secret": "q4V0n9...store-it-now",
+                },
+            ),
+        ],
     )
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
@@ -296,7 +332,33 @@ class WebhookDeliveryListApi(APIView):
     permission_classes = [IsPartnerOrAdmin]
     pagination_ordering = ("-created_at", "id")
 
-    @extend_schema(operation_id="webhooks_deliveries", responses=WebhookDeliveryOutputSerializer(many=True))
+    @extend_schema(
+        operation_id="webhooks_deliveries",
+        responses=WebhookDeliveryOutputSerializer(many=True),
+        examples=[
+            OpenApiExample(
+                "A retried delivery",
+                response_only=True,
+                value={
+                    "next": None,
+                    "results": [
+                        {
+                            "id": "5c1d0e8a-2b3c-4d5e-8f90-a1b2c3d4e5f6",
+                            "endpoint": "https://partner.example.org/aidcase",
+                            "event": "referral.status_changed",
+                            "status": "pending",
+                            "attempts": 2,
+                            "last_status_code": 503,
+                            "last_error": "HTTP 503",
+                            "next_attempt_at": "2026-11-20T09:02:30+04:30",
+                            "delivered_at": None,
+                            "created_at": "2026-11-20T09:00:00+04:30",
+                        }
+                    ],
+                },
+            )
+        ],
+    )
     def get(self, request: Request) -> Response:
         paginator = CursorPagination()
         page = paginator.paginate_queryset(webhook_delivery_list(actor=request.user), request, view=self)

@@ -107,3 +107,23 @@ def test_openapi_schema_describes_the_api(client):
         "/api/v1/batches/{batch_id}/export/",
     ]:
         assert path in schema["paths"], path
+
+
+PARTNER_OPERATIONS = [
+    ("/api/v1/referrals/", "get"),
+    ("/api/v1/referrals/{referral_id}/", "get"),
+    ("/api/v1/referrals/{referral_id}/status/", "post"),
+    ("/api/v1/webhooks/", "get"),
+    ("/api/v1/webhooks/", "post"),
+    ("/api/v1/webhooks/deliveries/", "get"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("path", "method"), PARTNER_OPERATIONS)
+def test_every_partner_endpoint_has_examples_and_bearer_auth(client, path, method):
+    schema = client.get("/api/schema/?format=json").json()
+    operation = schema["paths"][path][method]
+    text = str(operation)
+    assert "examples" in text, f"{method.upper()} {path} has no example"
+    assert {"BearerApiKey": []} in operation["security"]
