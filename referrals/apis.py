@@ -152,10 +152,7 @@ class ReferralListApi(APIView):
         examples=[
             OpenApiExample(
                 "A page",
-                value={
-                    "next": "https://aidcase.example.org/api/v1/referrals/?cursor=WyIy...&limit=100",
-                    "results": [PARTNER_REFERRAL_EXAMPLE],
-                },
+                value=PARTNER_REFERRAL_EXAMPLE,
                 response_only=True,
             )
         ],
@@ -259,15 +256,10 @@ class WebhookListCreateApi(APIView):
                 "Your endpoints",
                 response_only=True,
                 value={
-                    "next": None,
-                    "results": [
-                        {
-                            "id": "0b7e3c52-1f0a-4d1e-9d55-3f1c2a9b8e71",
-                            "url": "https://partner.example.org/aidcase",
-                            "is_active": True,
-                            "created_at": "2026-11-20T09:00:00+04:30",
-                        }
-                    ],
+                    "id": "0b7e3c52-1f0a-4d1e-9d55-3f1c2a9b8e71",
+                    "url": "https://partner.example.org/aidcase",
+                    "is_active": True,
+                    "created_at": "2026-11-20T09:00:00+04:30",
                 },
             )
         ],
@@ -340,21 +332,16 @@ class WebhookDeliveryListApi(APIView):
                 "A retried delivery",
                 response_only=True,
                 value={
-                    "next": None,
-                    "results": [
-                        {
-                            "id": "5c1d0e8a-2b3c-4d5e-8f90-a1b2c3d4e5f6",
-                            "endpoint": "https://partner.example.org/aidcase",
-                            "event": "referral.status_changed",
-                            "status": "pending",
-                            "attempts": 2,
-                            "last_status_code": 503,
-                            "last_error": "HTTP 503",
-                            "next_attempt_at": "2026-11-20T09:02:30+04:30",
-                            "delivered_at": None,
-                            "created_at": "2026-11-20T09:00:00+04:30",
-                        }
-                    ],
+                    "id": "5c1d0e8a-2b3c-4d5e-8f90-a1b2c3d4e5f6",
+                    "endpoint": "https://partner.example.org/aidcase",
+                    "event": "referral.status_changed",
+                    "status": "pending",
+                    "attempts": 2,
+                    "last_status_code": 503,
+                    "last_error": "HTTP 503",
+                    "next_attempt_at": "2026-11-20T09:02:30+04:30",
+                    "delivered_at": None,
+                    "created_at": "2026-11-20T09:00:00+04:30",
                 },
             )
         ],

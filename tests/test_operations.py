@@ -127,3 +127,16 @@ def test_every_partner_endpoint_has_examples_and_bearer_auth(client, path, metho
     text = str(operation)
     assert "examples" in text, f"{method.upper()} {path} has no example"
     assert {"BearerApiKey": []} in operation["security"]
+
+
+@pytest.mark.django_db
+def test_nul_characters_are_refused_with_400_not_500(make_user, api_client, client):
+    from tests.conftest import registration_body
+
+    api = api_client(make_user("case_worker"))
+    response = api.post("/api/v1/families/", registration_body(crossing_point="833\x00"), format="json")
+    assert response.status_code == 400
+    assert "NUL" in response.json()["detail"]
+    assert api.get("/api/v1/families/", {"search": "gul\x00"}).status_code == 400
+    client.force_login(make_user("case_worker"))
+    assert client.get("/families/", {"q": "a\x00b"}).status_code == 400

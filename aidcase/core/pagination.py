@@ -119,7 +119,12 @@ class CursorPagination(pagination.BasePagination):
             "type": "object",
             "required": ["next", "results"],
             "properties": {
-                "next": {"type": "string", "nullable": True, "format": "uri"},
+                "next": {
+                    "type": "string",
+                    "nullable": True,
+                    "format": "uri",
+                    "example": "https://aidcase.example.org/api/v1/referrals/?cursor=WyIyMDI2LTExLTIwVDA5OjEyOjQ0KzA0OjMwIiwgIjZmMWMiXQ&limit=100",
+                },
                 "results": schema,
             },
         }
