@@ -305,19 +305,23 @@ def duplicate_flag_resolve(
     }
     if decision == DuplicateFlag.Status.MERGED:
         duplicate, kept = families[flag.family_id], _root(families[flag.candidate_id])
-        if duplicate.is_merged:
-            raise Conflict(CANNOT_MERGE_MERGED.format(case_number=duplicate.case_number))
         if kept.pk == duplicate.pk:
             raise ValidationError({"decision": "A family cannot be merged into itself."})
-        duplicate.duplicate_of = kept
-        duplicate.status = Family.Status.MERGED
-        duplicate.save(update_fields=["duplicate_of", "status", "updated_at"])
-        audit_record(
-            actor=resolved_by,
-            action="family.merged",
-            target=duplicate,
-            data={"into": kept.case_number, "flag": str(flag.pk), "note": note},
-        )
+        if duplicate.is_merged:
+            # Already merged into this same family through another of its flags: the decision agrees,
+            # so it only closes this flag. Merged elsewhere: the reviewer must sort that out.
+            if _root(duplicate).pk != kept.pk:
+                raise Conflict(CANNOT_MERGE_MERGED.format(case_number=duplicate.case_number))
+        else:
+            duplicate.duplicate_of = kept
+            duplicate.status = Family.Status.MERGED
+            duplicate.save(update_fields=["duplicate_of", "status", "updated_at"])
+            audit_record(
+                actor=resolved_by,
+                action="family.merged",
+                target=duplicate,
+                data={"into": kept.case_number, "flag": str(flag.pk), "note": note},
+            )
     flag.status = decision
     flag.note = note
     flag.resolved_by = resolved_by

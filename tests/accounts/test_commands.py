@@ -2,13 +2,14 @@ import csv
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from accounts.models import Organization, User, UserAPIKey
+from accounts.models import AuditEvent, Organization, User, UserAPIKey
 from families.models import CrossingPoint, Province
 from referrals.models import ServiceType
 
@@ -111,22 +112,71 @@ def test_createapikey_unknown_user():
         run("createapikey", "ghost")
 
 
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_command_exit_status_is_non_zero_with_a_message():
-    from django.conf import settings
-
-    env = {**os.environ, "DATABASE_URL": _url(settings.DATABASES["default"]), "DEBUG": "True"}
-    bad = subprocess.run(
-        [sys.executable, "manage.py", "createuser", "z", "--role", "boss"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert bad.returncode != 0
-    assert "Unknown role 'boss'" in bad.stderr
+def test_plain_key_is_stored_nowhere(make_user):
+    worker = make_user("case_worker")
+    key = run("createapikey", worker.username).strip().splitlines()[-1]
+    secret = key.split(".", 1)[1]
+    stored = [str(value) for value in UserAPIKey.objects.filter(user=worker).values().get().values()]
+    stored += [str(e.data) for e in AuditEvent.objects.filter(action="api_key.created")]
+    assert not [value for value in stored if key in value or secret in value]
 
 
 def _url(db: dict) -> str:
     return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _manage_concurrently(*commands: list[str]) -> list[subprocess.CompletedProcess]:
+    """Run manage.py commands against the test database as real processes (two at a time)."""
+    from django.conf import settings
+
+    env = {**os.environ, "DATABASE_URL": _url(settings.DATABASES["default"]), "DEBUG": "True"}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(
+            pool.map(
+                lambda args: subprocess.run(
+                    [sys.executable, "manage.py", *args],
+                    cwd=ROOT,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                ),
+                commands,
+            )
+        )
+
+
+# Refused command lines (the successful ones are above, through call_command): each must exit non-zero
+# with its message on stderr.
+COMMAND_LINES = [
+    (["createorganization", "UNHCR", "Again"], "An organization with code 'UNHCR' already exists."),
+    (["createuser", "p2", "--role", "partner"], "A partner user needs an organization (--org CODE)."),
+    (["createuser", "p3", "--role", "partner", "--org", "NOPE"], "Unknown organization 'NOPE'."),
+    (["createuser", "p4", "--role", "boss"], "Unknown role 'boss'. Choose one of: case_worker,"),
+    (["createuser", "taken", "--role", "finance"], "A user named 'taken' already exists."),
+]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_commands_exit_status_and_messages_as_processes(make_user, api_client):
+    make_user("finance", "taken")
+    make_user("case_worker", "field-tool")
+    *results, keyed = _manage_concurrently(
+        *(args for args, *_ in COMMAND_LINES), ["createapikey", "field-tool"]
+    )
+    for (args, text), result in zip(COMMAND_LINES, results, strict=True):
+        assert result.returncode != 0, (args, result.stdout)
+        assert text in result.stderr, (args, result.stderr)
+    assert Organization.objects.get(code="UNHCR").name != "Again"
+    assert not User.objects.filter(username__in=["p2", "p3", "p4"]).exists()
+    assert User.objects.get(username="taken").role == "finance"
+
+    assert keyed.returncode == 0, keyed.stderr
+    client = api_client()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {keyed.stdout.strip().splitlines()[-1]}")
+    assert client.get("/api/v1/families/").status_code == 200
+
+    (revoked,) = _manage_concurrently(["revokeapikey", "field-tool"])
+    assert revoked.returncode == 0 and "Revoked 1 API key(s) of field-tool." in revoked.stdout
+    assert client.get("/api/v1/families/").status_code == 401

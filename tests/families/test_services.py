@@ -1,12 +1,15 @@
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from accounts.models import AuditEvent
 from families.models import CrossingPoint, Family, Member, Province
 from families.services import MemberInput, family_register, family_update
 from tests.concurrency import run_concurrently
+from tests.factories import FamilyFactory, MemberInputFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -113,3 +116,63 @@ def test_concurrent_registrations_get_distinct_consecutive_case_numbers(make_use
     assert not [r for r in results if isinstance(r, Exception)], results
     assert sorted(results) == [f"TKM-2026-{n:06d}" for n in range(1, 21)]
     assert Family.objects.count() == 20
+
+
+def test_head_is_stored_first_and_household_vulnerabilities_add_up():
+    family = FamilyFactory(
+        members=[
+            MemberInputFactory(
+                relationship="child", age_years=4, date_of_birth=None, vulnerabilities=["disability"]
+            ),
+            MemberInputFactory(given_name="Zainab", sex="F", vulnerabilities=["female_headed"]),
+        ],
+        vulnerabilities=["chronic_illness"],
+    )
+    assert family.household_size == 2 == family.members.count()
+    assert [m.relationship for m in family.members.order_by("position")] == ["head", "child"]
+    assert family.head_name.startswith("Zainab ")
+    assert family.vulnerabilities == ["chronic_illness", "disability", "female_headed"]
+    assert family.members.get(relationship="child").birth_year == 2026 - 4
+
+
+def test_arrival_today_in_kabul_is_accepted_tomorrow_is_not():
+    today = timezone.localdate()  # in TIME_ZONE (Asia/Kabul)
+    assert FamilyFactory(arrival_date=today).arrival_date == today
+    with pytest.raises(ValidationError) as excinfo:
+        FamilyFactory(arrival_date=today + timedelta(days=1))
+    assert excinfo.value.message_dict == {"arrival_date": ["Arrival date cannot be in the future."]}
+    assert Family.objects.count() == 1
+
+
+def test_update_refuses_fields_it_does_not_own():
+    family = FamilyFactory()
+    with pytest.raises(ValueError, match="Not editable here: case_number"):
+        family_update(family=family, changed_by=family.created_by, case_number="X-1")
+    family.refresh_from_db()
+    assert family.case_number.startswith("TKM-")
+    assert not AuditEvent.objects.filter(action="family.changed").exists()
+
+
+def test_update_with_an_invalid_phone_changes_nothing():
+    family = FamilyFactory(phone="+93700000001")
+    with pytest.raises(ValidationError) as excinfo:
+        family_update(family=family, changed_by=family.created_by, phone="12")
+    assert excinfo.value.message_dict == {"phone": ["Enter a valid phone number, e.g. +93700123456."]}
+    family.refresh_from_db()
+    assert family.phone == "+93700000001"
+    assert not AuditEvent.objects.filter(action="family.changed").exists()
+
+
+def test_a_failed_registration_uses_no_case_number():
+    head = MemberInputFactory()
+    with pytest.raises(ValidationError):
+        FamilyFactory(members=[head, MemberInputFactory()])  # two heads
+    assert FamilyFactory(members=[head]).case_number == "TKM-2026-000001"
+
+
+def test_build_needs_no_database():
+    family = FamilyFactory.build(
+        members=[MemberInputFactory.build(), MemberInputFactory.build(relationship="child")]
+    )
+    assert family.pk is not None and family._state.adding
+    assert family.household_size == 2 and not family.is_merged
