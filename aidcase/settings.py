@@ -262,3 +262,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
+
+# An uploaded XLSX is refused when its parts would inflate past this (checked before parsing: no zip bombs).
+SPREADSHEET_MAX_INFLATED_BYTES = env.int("SPREADSHEET_MAX_INFLATED_BYTES", default=400 * 1024 * 1024)

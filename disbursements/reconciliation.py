@@ -14,9 +14,7 @@ with a handful of set-based statements inside one transaction, under a lock that
 Running it twice changes nothing more: a done statement is skipped, and a crashed run rolls back whole.
 """
 
-import csv
 import hashlib
-import io
 import logging
 import time as time_module
 from datetime import datetime, time, timedelta
@@ -32,6 +30,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from accounts.models import Role, User
 from accounts.services import audit_record
 from aidcase.core.exceptions import Conflict, DomainError, Forbidden
+from aidcase.core.spreadsheets import detect_format, read_rows
 from disbursements.models import Disbursement, Discrepancy, Statement, StatementLine
 
 logger = logging.getLogger(__name__)
@@ -52,29 +51,13 @@ class PayloadTooLarge(DomainError):
 # --- reading files ----------------------------------------------------------------------------------
 
 
-def _rows(content: bytes, file_format: str):
-    """Yield the rows of a statement as lists of strings (the header first)."""
-    if file_format == "xlsx":
-        from openpyxl import load_workbook
-
-        sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).worksheets[0]
-        for row in sheet.iter_rows(values_only=True):
-            yield ["" if v is None else (v.isoformat() if hasattr(v, "isoformat") else str(v)) for v in row]
-        return
-    yield from csv.reader(io.StringIO(content.decode("utf-8-sig")))
-
-
-def _detect_format(content: bytes, filename: str) -> str:
-    if content[:2] == b"PK" or filename.lower().endswith(".xlsx"):
-        return "xlsx"
-    return "csv"
-
-
 def _check_header(content: bytes, file_format: str) -> None:
     try:
-        header = next(_rows(content, file_format), None)
-    except Exception:  # any unreadable file is simply "not a statement" for the uploader
-        header = None
+        header = next(read_rows(content, file_format), None)
+    except ValidationError as exc:
+        if any(e.code == "too_large" for e in exc.error_dict.get("file", [])):
+            raise
+        header = None  # any other unreadable file is simply "not a statement" for the uploader
     if header is None or [h.strip().lower() for h in header[: len(HEADER)]] != HEADER:
         raise ValidationError({"file": [NOT_A_STATEMENT]})
 
@@ -94,7 +77,7 @@ def statement_upload(*, content: bytes, filename: str, uploaded_by: User) -> tup
     existing = Statement.objects.filter(sha256=digest).first()
     if existing:
         return existing, False
-    file_format = _detect_format(content, filename)
+    file_format = detect_format(content, filename)
     _check_header(content, file_format)
     with transaction.atomic():
         statement, created = Statement.objects.get_or_create(
@@ -192,7 +175,7 @@ def _parse_when(text: str) -> datetime | None:
 
 
 def _load_lines(statement: Statement) -> int:
-    rows = _rows(bytes(statement.content), statement.file_format)
+    rows = read_rows(bytes(statement.content), statement.file_format)
     next(rows)  # header, checked at upload
     batch, total = [], 0
     for index, row in enumerate(rows, start=2):  # line 1 is the header

@@ -20,6 +20,7 @@ from django.utils import timezone
 from accounts.models import Role, User
 from accounts.services import audit_record
 from aidcase.core.exceptions import Conflict, Forbidden
+from aidcase.core.spreadsheets import csv_bytes, xlsx_bytes
 from disbursements.models import (
     CURRENCY,
     Channel,
@@ -442,15 +443,7 @@ def _payout_rows(batch: PayoutBatch) -> list[list[str]]:
 
 
 def _csv_bytes(rows: list[list[str]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(PAYOUT_COLUMNS)
-    for row in rows:
-        # A leading = + - @ would make a spreadsheet run the cell as a formula.
-        writer.writerow(
-            ["'" + c if c[:1] in ("=", "+", "-", "@") and not c.lstrip("+-").isdigit() else c for c in row]
-        )
-    return buffer.getvalue().encode("utf-8")
+    return csv_bytes([PAYOUT_COLUMNS, *rows])
 
 
 @transaction.atomic(durable=True)
@@ -496,19 +489,10 @@ def batch_export(*, batch: PayoutBatch, exported_by: User) -> PayoutBatch:
 
 def batch_xlsx(*, batch: PayoutBatch) -> bytes:
     """The exported payout list as an XLSX workbook (same rows as the CSV)."""
-    from openpyxl import Workbook
-
     if batch.status != PayoutBatch.Status.EXPORTED:
         raise Conflict("Export the batch first; only a locked payout list is given out.")
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "payout"
-    reader = csv.reader(io.StringIO(bytes(batch.export_csv).decode("utf-8")))
-    for row in reader:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    rows = csv.reader(io.StringIO(bytes(batch.export_csv).decode("utf-8")))
+    return xlsx_bytes([("payout", rows)])
 
 
 def batch_total(batch: PayoutBatch) -> Decimal:

@@ -5,8 +5,6 @@ referral to acceptance) use percentile_cont in PostgreSQL; other databases compu
 already-filtered rows (the quick start's data is small).
 """
 
-import csv
-import io
 import statistics
 from collections import defaultdict
 from datetime import date, timedelta
@@ -16,6 +14,7 @@ from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
+from aidcase.core.spreadsheets import csv_bytes, xlsx_bytes
 from disbursements.models import Disbursement
 from families.models import Family
 from referrals.models import Referral, ReferralEvent
@@ -202,31 +201,26 @@ def _median_days_to_acceptance(families) -> dict:
 
 
 def render_csv(rows: list[dict], columns) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([c for c, _ in columns])
-    writer.writerow([h for _, h in columns])  # HXL hashtag row
-    for row in rows:
-        writer.writerow([row.get(c, "") for c, _ in columns])
-    return buffer.getvalue().encode("utf-8")
+    header = [c for c, _ in columns]
+    hxl = [h for _, h in columns]  # HXL hashtag row
+    return csv_bytes([header, hxl, *([row.get(c, "") for c, _ in columns] for row in rows)])
 
 
 def render_xlsx(rows: list[dict], by_org: list[dict]) -> bytes:
-    from openpyxl import Workbook
-
-    book = Workbook()
-    for sheet, data, columns in (
-        (book.active, rows, COLUMNS),
-        (book.create_sheet(), by_org, REFERRAL_COLUMNS),
-    ):
-        sheet.title = "situation" if columns is COLUMNS else "referrals by organization"
-        sheet.append([c for c, _ in columns])
-        sheet.append([h for _, h in columns])
-        for row in data:
-            sheet.append([row.get(c, "") for c, _ in columns])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return xlsx_bytes(
+        (
+            title,
+            [
+                [c for c, _ in columns],
+                [h for _, h in columns],
+                *([r.get(c, "") for c, _ in columns] for r in data),
+            ],
+        )
+        for title, data, columns in (
+            ("situation", rows, COLUMNS),
+            ("referrals by organization", by_org, REFERRAL_COLUMNS),
+        )
+    )
 
 
 def situation_report_generate(*, kind: str, today: date | None = None) -> SituationReport:
