@@ -265,3 +265,9 @@ LOGGING = {
 
 # An uploaded XLSX is refused when its parts would inflate past this (checked before parsing: no zip bombs).
 SPREADSHEET_MAX_INFLATED_BYTES = env.int("SPREADSHEET_MAX_INFLATED_BYTES", default=400 * 1024 * 1024)
+
+# Household lists (bulk import): the largest file accepted, in bytes and rows; lists longer than
+# FAMILY_IMPORT_INLINE_BYTES (about 2,000 rows) are imported by a Celery task (the page shows its progress).
+FAMILY_IMPORT_MAX_UPLOAD_BYTES = env.int("FAMILY_IMPORT_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
+FAMILY_IMPORT_MAX_ROWS = env.int("FAMILY_IMPORT_MAX_ROWS", default=500_000)
+FAMILY_IMPORT_INLINE_BYTES = env.int("FAMILY_IMPORT_INLINE_BYTES", default=256 * 1024)

@@ -69,7 +69,8 @@ def _candidate_ids(applicant: Applicant) -> set:
     return ids
 
 
-def _score(applicant: Applicant, family: Family, tazkira_hits: set) -> Match | None:
+def score_candidate(applicant: Applicant, family, head, tazkira_hits: set) -> Match | None:
+    """Score one candidate: `family` needs id, phone and head_birth_year; `head` given_name and father_name."""
     reasons: list[str] = []
     score = 0
     if family.id in tazkira_hits:
@@ -78,7 +79,6 @@ def _score(applicant: Applicant, family: Family, tazkira_hits: set) -> Match | N
     if applicant.phone and family.phone == applicant.phone:
         reasons.append("same phone number")
         score = max(score, 70)
-    head = next((m for m in family.members.all() if m.relationship == "head"), None)
     if head is not None:
         given = name_similarity(applicant.head_given_name, head.given_name)
         father = name_similarity(applicant.head_father_name, head.father_name)
@@ -114,10 +114,24 @@ def find_possible_duplicates(applicant: Applicant, *, threshold: int | None = No
             )
         )
     families = Family.objects.filter(id__in=ids).select_related("crossing_point").prefetch_related("members")
-    matches = [m for m in (_score(applicant, f, tazkira_hits) for f in families) if m]
     matches = [
         m
-        for m in matches
-        if m.score >= threshold or m.family.id in tazkira_hits or "same phone number" in m.reasons
+        for m in (
+            score_candidate(
+                applicant,
+                f,
+                next((p for p in f.members.all() if p.relationship == "head"), None),
+                tazkira_hits,
+            )
+            for f in families
+        )
+        if m
     ]
+    matches = [m for m in matches if is_reportable(m, threshold)]
     return sorted(matches, key=lambda m: (-m.score, m.family.case_number))
+
+
+def is_reportable(match: Match, threshold: int) -> bool:
+    """A match is shown to the case worker at or above the threshold, or always when a document or phone
+    is shared (evidence a reviewer must see whatever the names say)."""
+    return match.score >= threshold or bool({"same Tazkira number", "same phone number"} & set(match.reasons))

@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.forms import formset_factory
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -113,3 +114,26 @@ class DuplicateResolveForm(forms.Form):
         widget=forms.RadioSelect,
     )
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class FamilyImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("Household list (CSV or XLSX)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv"}),
+    )
+    dry_run = forms.BooleanField(
+        label=_("Preview only: check the list and show what would happen, save nothing"),
+        required=False,
+        initial=True,
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith((".csv", ".xlsx")):
+            raise forms.ValidationError(_("Upload a .csv or .xlsx file."))
+        limit = settings.FAMILY_IMPORT_MAX_UPLOAD_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(
+                _("The file is larger than %(limit)s MB; split it.") % {"limit": limit // 2**20}
+            )
+        return upload

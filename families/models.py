@@ -117,6 +117,8 @@ class Family(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set when the family came from a household list: the same household imported again is recognised.
+    import_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         verbose_name_plural = "families"
@@ -134,6 +136,9 @@ class Family(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(duplicate_of=models.F("id")), name="family_not_duplicate_of_itself"
+            ),
+            models.UniqueConstraint(
+                fields=["import_fingerprint"], condition=~Q(import_fingerprint=""), name="family_import_once"
             ),
         ]
 
@@ -235,3 +240,43 @@ class DuplicateFlag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.family_id} ~ {self.candidate_id} ({self.score}, {self.status})"
+
+
+class FamilyImport(models.Model):
+    """An uploaded household list: kept with its result so the uploader can follow it and fetch the report."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    filename = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    content = models.BinaryField()
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    households_total = models.PositiveIntegerField(default=0)
+    households_done = models.PositiveIntegerField(default=0)
+    summary = models.JSONField(default=dict, blank=True)
+    report = models.BinaryField(blank=True, default=b"")
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["created_by", "-created_at"], name="family_import_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.households_done / self.households_total) if self.households_total else 0

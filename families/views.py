@@ -5,6 +5,7 @@ import re
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -15,8 +16,16 @@ from accounts.models import Role
 from accounts.permissions import DUPLICATE_REVIEW_ROLES, REGISTRY_ROLES
 from accounts.services import audit_record
 from aidcase.core.exceptions import DomainError
-from families.forms import DuplicateResolveForm, FamilyEditForm, FamilyForm, MemberFormSet
-from families.models import DuplicateFlag
+from families.forms import DuplicateResolveForm, FamilyEditForm, FamilyForm, FamilyImportForm, MemberFormSet
+from families.imports import (
+    REQUIRED_COLUMNS,
+    TEMPLATE_COLUMNS,
+    as_bytes,
+    family_import_submit,
+    report_filename,
+    template_csv,
+)
+from families.models import DuplicateFlag, FamilyImport
 from families.selectors import duplicate_flag_queue, family_history, family_list
 from families.services import duplicate_flag_resolve, family_register, family_update, registration_check
 
@@ -167,3 +176,82 @@ def duplicate_resolve(request, flag_id):
     ):
         return redirect(next_url)
     return redirect("duplicate-queue")
+
+
+# --- household lists -------------------------------------------------------------------------------
+
+IMPORT_ROLES = (Role.CASE_WORKER, Role.ADMIN)
+
+
+def _own_import(request, import_id) -> FamilyImport:
+    imports = FamilyImport.objects.defer("content", "report")
+    if not request.user.has_role(Role.ADMIN):
+        imports = imports.filter(created_by=request.user)
+    return get_object_or_404(imports, pk=import_id)
+
+
+@role_required(*IMPORT_ROLES)
+@require_http_methods(["GET", "POST"])
+def family_import_view(request):
+    form = FamilyImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            family_import = family_import_submit(
+                content=as_bytes(upload), filename=upload.name, submitted_by=request.user,
+                dry_run=form.cleaned_data["dry_run"],
+            )  # fmt: skip
+        except ValidationError as exc:
+            for message in exc.message_dict.get("file", exc.messages):
+                form.add_error("file", message)
+        else:
+            return redirect("family-import-detail", import_id=family_import.pk)
+    recent = FamilyImport.objects.defer("content", "report").filter(created_by=request.user)[:10]
+    return render(
+        request,
+        "families/import.html",
+        {"form": form, "recent": recent, "columns": TEMPLATE_COLUMNS, "required": REQUIRED_COLUMNS},
+        status=400 if form.errors else 200,
+    )
+
+
+@role_required(*IMPORT_ROLES)
+def family_import_template(request):
+    response = HttpResponse(template_csv(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="aidcase-household-list.csv"'
+    return response
+
+
+@role_required(*IMPORT_ROLES)
+def family_import_detail(request, import_id):
+    return render(request, "families/import_detail.html", {"import": _own_import(request, import_id)})
+
+
+@role_required(*IMPORT_ROLES)
+def family_import_report(request, import_id):
+    family_import = _own_import(request, import_id)
+    if not family_import.is_finished or family_import.status == FamilyImport.Status.FAILED:
+        raise Http404
+    report = FamilyImport.objects.values_list("report", flat=True).get(pk=family_import.pk)
+    response = HttpResponse(bytes(report), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{report_filename(family_import.filename)}"'
+    return response
+
+
+@role_required(*IMPORT_ROLES)
+@require_POST
+def family_import_apply(request, import_id):
+    """Import for real a list whose preview the case worker has read."""
+    preview = _own_import(request, import_id)
+    if not (preview.dry_run and preview.status == FamilyImport.Status.DONE):
+        messages.error(request, _("Only a finished preview can be imported."))
+        return redirect("family-import-detail", import_id=preview.pk)
+    content = FamilyImport.objects.values_list("content", flat=True).get(pk=preview.pk)
+    try:
+        family_import = family_import_submit(
+            content=bytes(content), filename=preview.filename, submitted_by=request.user, dry_run=False
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("family-import-detail", import_id=preview.pk)
+    return redirect("family-import-detail", import_id=family_import.pk)
