@@ -8,10 +8,16 @@ Paper lists and form exports arrive after a busy day at the border. The import:
 3. skips households already imported (a fingerprint of the household's identifying data, unique in the
    database), so importing the same file twice registers nothing the second time;
 4. registers the rest in chunks, set-based: case numbers allocated per chunk with one upsert, families,
-   members and audit events written with COPY, duplicate candidates found for the whole chunk with three
-   index-backed queries (Tazkira digits, phone, similar head name via pg_trgm) and scored with the same
-   rapidfuzz rules as a single registration. Candidates include the registry and the earlier households
-   of the same file. Each household is all or nothing (a chunk commits as one transaction).
+   members and audit events written with COPY, duplicate candidates found for the whole chunk with one
+   index-backed query (same Tazkira digits, same phone, same phonetic key of the head's name and father's
+   name born within three years) and scored with the same rapidfuzz rules as a single registration.
+   Candidates include the registry and the earlier households of the same file. Each household is all or
+   nothing (a chunk commits as one transaction).
+
+   The phonetic key already absorbs transliteration and vowel/doubling typos (Muhammad, Mohamad, محمد); the
+   single registration form additionally looks for trigram-similar keys (a wrong consonant), which costs
+   milliseconds per household: too slow for lists of 100,000 households. A case worker who suspects such a
+   duplicate searches the registry by name.
 
 A dry run does all of it in one transaction that is rolled back: the report says what would happen.
 """
@@ -33,7 +39,7 @@ from django.utils import timezone
 from accounts.models import AuditEvent, User
 from accounts.services import audit_record
 from aidcase.core.spreadsheets import csv_bytes, detect_format, read_rows
-from families.duplicates import Applicant, find_possible_duplicates, is_reportable, score_candidate
+from families.duplicates import Applicant, is_reportable, score_candidate
 from families.models import (
     CaseNumberCounter,
     CrossingPoint,
@@ -120,6 +126,11 @@ YES = {"yes", "y", "true", "1", "بلی", "بله", "هو", "آری"}
 NO = {"", "no", "n", "false", "0", "نه", "نخیر", "نی"}
 SEX = {"f": Sex.FEMALE, "female": Sex.FEMALE, "m": Sex.MALE, "male": Sex.MALE}
 _DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+# Choice lists computed once (an enum's .values builds a new list on every access).
+RELATIONSHIPS = tuple(Relationship.values)
+VULNERABILITIES = frozenset(Vulnerability.values)
+DOCUMENTATION_STATUSES = tuple(DocumentationStatus.values)
+RETURN_TYPES = tuple(ReturnType.values)
 
 
 class Outcome:
@@ -157,6 +168,8 @@ class Household:
     outcome: str = ""
     case_number: str = ""
     family_id: uuid.UUID | None = None
+    applicant: Applicant | None = None
+    head_key: str = ""
     possible_duplicates: list[str] = field(default_factory=list)
 
 
@@ -245,9 +258,7 @@ def _member_from_row(row: dict[str, str], errors: list) -> MemberInput:
     sex = SEX.get(row["sex"].lower(), "")
     if row["sex"] and not sex:
         errors.append(("sex", UNKNOWN_CODE.format(what="sex", value=row["sex"], choices="F, M")))
-    relationship = _choice(
-        row["relationship"].lower(), Relationship.values, "relationship", errors, "relationship"
-    )
+    relationship = _choice(row["relationship"].lower(), RELATIONSHIPS, "relationship", errors, "relationship")
     age = None
     if row["age_years"]:
         text = row["age_years"].translate(_DIGITS)
@@ -255,11 +266,13 @@ def _member_from_row(row: dict[str, str], errors: list) -> MemberInput:
             age = int(text)
         else:
             errors.append(("age_years", BAD_AGE.format(value=row["age_years"])))
-    vulnerabilities = [
-        v.strip().lower() for v in row["vulnerabilities"].replace(",", ";").split(";") if v.strip()
-    ]
+    vulnerabilities = []
+    if row["vulnerabilities"]:
+        vulnerabilities = [
+            v.strip().lower() for v in row["vulnerabilities"].replace(",", ";").split(";") if v.strip()
+        ]
     for code in vulnerabilities:
-        if code not in Vulnerability.values:
+        if code not in VULNERABILITIES:
             errors.append(
                 (
                     "vulnerabilities",
@@ -275,7 +288,7 @@ def _member_from_row(row: dict[str, str], errors: list) -> MemberInput:
         date_of_birth=_parse_date(row["date_of_birth"], errors, "date_of_birth"),
         age_years=age,
         tazkira_number=row["tazkira_number"],
-        vulnerabilities=[v for v in vulnerabilities if v in Vulnerability.values],
+        vulnerabilities=[v for v in vulnerabilities if v in VULNERABILITIES],
     )
 
 
@@ -310,7 +323,7 @@ def _household_fields(household: Household, row: dict[str, str], reference: _Ref
     household.destination_district = row["destination_district"][:100]
     household.origin_location = row["origin_location"][:100]
     household.documentation_status = _choice(
-        row["documentation_status"].lower(), DocumentationStatus.values, "documentation status", errors,
+        row["documentation_status"].lower(), DOCUMENTATION_STATUSES, "documentation status", errors,
         "documentation_status",
     )  # fmt: skip
     household.return_type = _choice(
@@ -350,9 +363,10 @@ def parse(content: bytes, filename: str = "") -> ImportResult:
         result.rows += 1
         if result.rows > limit:
             raise ValidationError({"file": [TOO_MANY_ROWS.format(limit=limit)]})
-        row = {c: clean_script(cells[i]) if i < len(cells) else "" for c, i in positions.items()}
-        for c in TEMPLATE_COLUMNS:
-            row.setdefault(c, "")
+        row = dict.fromkeys(TEMPLATE_COLUMNS, "")
+        for column, i in positions.items():
+            if i < len(cells) and cells[i]:
+                row[column] = clean_script(cells[i])
         key = row["household_id"]
         if not key:
             result.errors.append(RowError(number, "", "household_id", REQUIRED))
@@ -430,7 +444,7 @@ def _allocate_case_numbers(households: list[Household], dry_run: bool) -> None:
             h.case_number = f"{prefix}-{year}-{i:06d}"
 
 
-_JSON_COLUMNS = {"vulnerabilities", "data"}
+_JSON_COLUMNS = {"vulnerabilities", "data", "reasons"}
 
 
 def _copy(model, columns: list[str], rows: Iterable[tuple]) -> None:
@@ -506,75 +520,133 @@ def _audit(households: list[Household], user: User, now, import_id: str) -> None
     )  # fmt: skip
 
 
-_CANDIDATES_SQL = """
-WITH chunk AS (SELECT unnest(%(ids)s::uuid[]) AS id)
-SELECT m.family_id, other.family_id, 't' FROM chunk
-  JOIN families_member m ON m.family_id = chunk.id AND m.tazkira_key <> ''
-  JOIN families_member other ON other.tazkira_key = m.tazkira_key AND other.family_id <> m.family_id
-UNION
-SELECT f.id, other.id, 'p' FROM chunk
-  JOIN families_family f ON f.id = chunk.id AND f.phone <> ''
-  JOIN families_family other ON other.phone = f.phone AND other.id <> f.id
-UNION
-SELECT f.id, other.id, 'n' FROM chunk
-  JOIN families_family f ON f.id = chunk.id AND f.head_name_key <> ''
-  CROSS JOIN LATERAL (
-    SELECT o.id FROM families_family o
-    WHERE o.head_name_key %% f.head_name_key AND o.id <> f.id
-    LIMIT 50
-  ) other
+# Families sharing a head key with a head born within three years (or of unknown year): one index probe per
+# distinct (key, year) of the chunk on family_head_key_idx (head_name_key, head_birth_year).
+_SAME_HEAD_SQL = """
+SELECT q.key, q.year, f.id FROM unnest(%s::text[], %s::int[]) AS q(key, year)
+JOIN families_family f ON f.head_name_key = q.key
+ AND (q.year IS NULL OR f.head_birth_year IS NULL OR f.head_birth_year BETWEEN q.year - 3 AND q.year + 3)
 """
+YEAR_WINDOW = 3
+
+
+def _matching(model, column: str, values: set, extra: str = "id") -> list[tuple]:
+    """(value, id) of the rows whose `column` is one of `values` (an index probe per value)."""
+    values = sorted(v for v in values if v)
+    if not values:
+        return []
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {column}, {extra} FROM {model._meta.db_table} "  # noqa: S608 - our names
+                f"WHERE {column} = ANY(%s) AND {column} <> ''",  # <> '': the partial indexes' condition
+                [values],
+            )
+            return cursor.fetchall()
+    rows = []
+    for start in range(0, len(values), 500):
+        batch = values[start : start + 500]
+        rows += model.objects.filter(**{f"{column}__in": batch}).values_list(column, extra)
+    return rows
+
+
+def _same_head(households: list[Household]) -> list[tuple]:
+    """(key, year, family id) of the families whose head matches a (head key, birth year) of the chunk."""
+    wanted = sorted({(h.head_key, h.applicant.head_birth_year) for h in households if h.head_key},
+                    key=lambda w: (w[0], w[1] or 0))  # fmt: skip
+    if not wanted:
+        return []
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_SAME_HEAD_SQL, [[k for k, _ in wanted], [y for _, y in wanted]])
+            return cursor.fetchall()
+    found = defaultdict(list)
+    for key, year, family_id in Family.objects.filter(head_name_key__in={k for k, _ in wanted}).values_list(
+        "head_name_key", "head_birth_year", "id"
+    ):
+        found[key].append((year, family_id))
+    return [
+        (key, year, family_id)
+        for key, year in wanted
+        for other_year, family_id in found[key]
+        if year is None or other_year is None or abs(year - other_year) <= YEAR_WINDOW
+    ]
 
 
 def _find_duplicates(households: list[Household], order: dict[uuid.UUID, int]) -> list[DuplicateFlag]:
     """Possible duplicates of the chunk's households in the registry and among earlier rows of the file."""
     by_id = {h.family_id: h for h in households}
     pairs: set[tuple] = set()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_CANDIDATES_SQL, {"ids": list(by_id)})
-            pairs.update((a, b) for a, b, _ in cursor.fetchall())
-    else:  # the SQLite quick-start: the single-registration search (exact keys), one household at a time
-        for h in households:
-            applicant = applicant_from_input(members=h.members, arrival_date=h.arrival_date, phone=h.phone)
-            applicant.exclude_id = h.family_id
-            pairs.update((h.family_id, m.family.id) for m in find_possible_duplicates(applicant, threshold=0))
+    by_tazkira, by_phone, by_head = defaultdict(list), defaultdict(list), defaultdict(list)
+    for h in households:
+        for key in h.applicant.tazkira_keys:
+            by_tazkira[key].append(h.family_id)
+        if h.phone:
+            by_phone[h.phone].append(h.family_id)
+        by_head[(h.head_key, h.applicant.head_birth_year)].append(h.family_id)
+    same_document = _matching(Member, "tazkira_key", set(by_tazkira), extra="family_id")
+    for key, other in same_document:
+        pairs.update((a, other) for a in by_tazkira[key])
+    for phone, other in _matching(Family, "phone", set(by_phone)):
+        pairs.update((a, other) for a in by_phone[phone])
+    for key, year, other in _same_head(households):
+        pairs.update((a, other) for a in by_head[(key, year)])
+    pairs = {(a, b) for a, b in pairs if a != b}
     # Of two households of the same file, the later one is flagged against the earlier.
     pairs = {(a, b) for a, b in pairs if b not in order or order[b] < order[a]}
     if not pairs:
         return []
-    candidate_ids = {b for _, b in pairs}
-    candidates = {
-        f.id: f
-        for f in Family.objects.filter(id__in=candidate_ids).only(
-            "id", "phone", "head_birth_year", "case_number"
-        )
-    }
-    heads = {m.family_id: m for m in Member.objects.filter(family_id__in=candidate_ids, relationship="head")
-             .only("family_id", "given_name", "father_name")}  # fmt: skip
-    tazkira = defaultdict(set)
-    for family_id, key in (
-        Member.objects.filter(family_id__in=candidate_ids)
-        .exclude(tazkira_key="")
-        .values_list("family_id", "tazkira_key")
-    ):
+    heads = _candidate_heads({b for _, b in pairs})
+    tazkira = defaultdict(set)  # the documents each candidate shares with the chunk
+    for key, family_id in same_document:
         tazkira[family_id].add(key)
     flags = []
     threshold = settings.DUPLICATE_SCORE_THRESHOLD
-    applicants: dict[uuid.UUID, Applicant] = {}
     for a, b in sorted(pairs, key=lambda p: (order.get(p[0], 0), str(p[1]))):
-        h = by_id[a]
-        applicant = applicants.get(a)
-        if applicant is None:
-            applicant = applicants[a] = applicant_from_input(
-                members=h.members, arrival_date=h.arrival_date, phone=h.phone
-            )
-        hits = {b} if tazkira[b] & set(applicant.tazkira_keys) else set()
-        match = score_candidate(applicant, candidates[b], heads.get(b), hits)
+        h, head = by_id[a], heads[b]
+        hits = {b} if tazkira[b] & set(h.applicant.tazkira_keys) else set()
+        match = score_candidate(h.applicant, head, head, hits)
         if match and is_reportable(match, threshold):
-            h.possible_duplicates.append(candidates[b].case_number)
-            flags.append(DuplicateFlag(family_id=a, candidate_id=b, score=match.score, reasons=match.reasons))
+            h.possible_duplicates.append(head.case_number)
+            flags.append(
+                (uuid.uuid4(), a, b, match.score, json.dumps(match.reasons), DuplicateFlag.Status.OPEN, "")
+            )
     return flags
+
+
+@dataclass
+class _Candidate:
+    """What scoring needs of a registered family: the fields of `score_candidate`'s family and head."""
+
+    id: uuid.UUID
+    case_number: str
+    phone: str
+    head_birth_year: int | None
+    given_name: str
+    father_name: str
+
+
+def _candidate_heads(ids: set) -> dict[uuid.UUID, _Candidate]:
+    query = (
+        Member.objects.filter(relationship=Relationship.HEAD)
+        .order_by()
+        .values_list(
+            "family_id",
+            "family__case_number",
+            "family__phone",
+            "family__head_birth_year",
+            "given_name",
+            "father_name",
+        )
+    )
+    if connection.vendor == "postgresql":  # one array parameter instead of thousands of IN placeholders
+        sql, params = query.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"{sql} AND {Member._meta.db_table}.family_id = ANY(%s)", [*params, list(ids)])
+            rows = cursor.fetchall()
+    else:
+        rows = query.filter(family_id__in=ids)
+    return {row[0]: _Candidate(*row) for row in rows}
 
 
 def _apply_chunk(chunk: list[Household], user: User, order: dict, dry_run: bool, import_id: str) -> None:
@@ -606,8 +678,14 @@ def _apply_chunk(chunk: list[Household], user: User, order: dict, dry_run: bool,
     _write(fresh, user, now)
     for h in fresh:
         order[h.family_id] = h.rows[0]
+        h.applicant = applicant_from_input(members=h.members, arrival_date=h.arrival_date, phone=h.phone)
+        h.head_key = h.applicant.key
         h.outcome = Outcome.WOULD_REGISTER if dry_run else Outcome.REGISTERED
-    DuplicateFlag.objects.bulk_create(_find_duplicates(fresh, order), batch_size=1000)
+    _copy(
+        DuplicateFlag,
+        ["id", "family_id", "candidate_id", "score", "reasons", "status", "note", "created_at"],
+        (flag + (now,) for flag in _find_duplicates(fresh, order)),
+    )
     _audit(fresh, user, now, import_id)
 
 

@@ -12,7 +12,7 @@ Abdul Rahman / Abd-ul-Rahman / Abdulrahman, with Persian (ی ک) or Arabic (ي �
 import csv
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from rapidfuzz import fuzz
@@ -35,6 +35,7 @@ _VOWELS = re.compile("[aeiouy]")
 _REPEATS = re.compile(r"(.)\1+")
 
 
+@lru_cache(maxsize=200_000)
 def clean_script(text: str) -> str:
     """Unicode-normalise, unify Arabic and Persian letters, drop invisible marks, collapse spaces."""
     text = unicodedata.normalize("NFKC", text or "").translate(_ARABIC_TO_PERSIAN)
@@ -62,6 +63,7 @@ def _variants() -> dict[str, str]:
     return table
 
 
+@lru_cache(maxsize=200_000)  # names repeat a lot: a bulk import or a duplicate search asks for the same ones
 def canonical_name(text: str) -> str:
     """One canonical Latin spelling for a name as typed, e.g. 'Muhammed' and 'محمد' -> 'mohammad'."""
     compact = _compact(text)
@@ -76,6 +78,7 @@ def canonical_name(text: str) -> str:
     return compact
 
 
+@lru_cache(maxsize=200_000)
 def name_skeleton(text: str) -> str:
     """Phonetic key of a name: canonical form, folded, vowels after the first letter dropped, no doubles."""
     name = canonical_name(text)
