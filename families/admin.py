@@ -1,6 +1,7 @@
+from django import forms
 from django.contrib import admin
 
-from families.models import CrossingPoint, DuplicateFlag, Family, Member, Province
+from families.models import CrossingPoint, DuplicateFlag, Family, KoboForm, KoboSubmission, Member, Province
 
 
 @admin.register(CrossingPoint)
@@ -62,3 +63,41 @@ class DuplicateFlagAdmin(ReadOnlyAdmin):
     list_display = ["family", "candidate", "score", "status", "resolved_by", "resolved_at"]
     list_filter = ["status"]
     list_select_related = ["family", "candidate", "resolved_by"]
+
+
+class KoboFormAdminForm(forms.ModelForm):
+    api_token = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="KoBo API token of an account that can read the form; leave empty to keep the stored one.",
+    )
+
+    server_url = forms.URLField(
+        required=False,
+        assume_scheme="https",
+        help_text="e.g. https://kf.kobotoolbox.org; empty: exports only",
+    )
+
+    class Meta:
+        model = KoboForm
+        fields = [
+            "asset_uid", "name", "server_url", "api_token", "members_group", "household_fields", "member_fields",
+            "value_maps", "approved_only", "import_as", "is_active",
+        ]  # fmt: skip
+
+    def clean_api_token(self):
+        return self.cleaned_data["api_token"] or (self.instance.api_token if self.instance.pk else "")
+
+
+@admin.register(KoboForm)
+class KoboFormAdmin(admin.ModelAdmin):
+    form = KoboFormAdminForm
+    list_display = ["asset_uid", "name", "server_url", "approved_only", "is_active", "last_pulled_at"]
+    readonly_fields = ["last_pulled_at", "last_pull_error"]
+
+
+@admin.register(KoboSubmission)
+class KoboSubmissionAdmin(ReadOnlyAdmin):
+    list_display = ["uuid", "form", "status", "family", "first_seen_at", "updated_at"]
+    list_filter = ["form", "status"]
+    list_select_related = ["form", "family"]

@@ -8,6 +8,7 @@ from families.models import (
     CrossingPoint,
     DocumentationStatus,
     DuplicateFlag,
+    KoboForm,
     Province,
     Relationship,
     ReturnType,
@@ -135,5 +136,26 @@ class FamilyImportForm(forms.Form):
         if upload.size > limit:
             raise forms.ValidationError(
                 _("The file is larger than %(limit)s MB; split it.") % {"limit": limit // 2**20}
+            )
+        return upload
+
+
+class KoboExportForm(forms.Form):
+    kobo_form = forms.ModelChoiceField(
+        label=_("KoBo/ODK form"), queryset=KoboForm.objects.filter(is_active=True), empty_label=None
+    )
+    file = forms.FileField(
+        label=_("XLSX export of the form (household sheet and members sheet)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith(".xlsx"):
+            raise forms.ValidationError(_("Upload the .xlsx export of the form."))
+        if upload.size > settings.FAMILY_IMPORT_MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(
+                _("The file is larger than %(limit)s MB; split it.")
+                % {"limit": settings.FAMILY_IMPORT_MAX_UPLOAD_BYTES // 2**20}
             )
         return upload

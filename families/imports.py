@@ -27,7 +27,7 @@ import io
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -344,8 +344,13 @@ def _fingerprint(household: Household) -> str:
 
 def parse(content: bytes, filename: str = "") -> ImportResult:
     """Read and validate a file; households with any error get outcome `not_imported`."""
+    return parse_rows(read_rows(content, detect_format(content, filename)))
+
+
+def parse_rows(rows: Iterator[list[str]]) -> ImportResult:
+    """Validate rows in the template's shape (the header first; row numbers count it as row 1)."""
     result = ImportResult(dry_run=True)
-    rows = read_rows(content, detect_format(content, filename))
+    rows = iter(rows)
     header = [h.strip().lower().replace(" ", "_") for h in next(rows, [])]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
@@ -740,15 +745,15 @@ def family_import(
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
     """Parse, validate and (unless a dry run) register a household list; audited either way."""
+    digest = hashlib.sha256(content).hexdigest()
     result = parse(content, filename)
-    import_id = hashlib.sha256(content).hexdigest()[:16]
-    import_apply(result, imported_by=imported_by, dry_run=dry_run, import_id=import_id, progress=progress)
+    import_apply(result, imported_by=imported_by, dry_run=dry_run, import_id=digest[:16], progress=progress)
     if not dry_run:
         audit_record(
             actor=imported_by,
             action="families.imported",
             target=imported_by,
-            data={"file": filename[:200], "sha256": hashlib.sha256(content).hexdigest(), **result.summary},
+            data={"file": filename[:200], "sha256": digest, **result.summary},
         )
     return result
 

@@ -280,3 +280,75 @@ class FamilyImport(models.Model):
     @property
     def percent(self) -> int:
         return round(100 * self.households_done / self.households_total) if self.households_total else 0
+
+
+class KoboForm(models.Model):
+    """A KoBoToolbox/ODK registration form whose submissions become registrations.
+
+    The mapping is set once per form: which form field holds each of aidcase's columns (the household
+    columns of the import template, and the member columns inside the form's repeat group), and how the
+    form's choice values translate to aidcase's codes.
+    """
+
+    asset_uid = models.CharField(_("form (asset) uid"), max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    server_url = models.URLField(
+        blank=True, help_text=_("e.g. https://kf.kobotoolbox.org; empty: this form's exports are uploaded")
+    )
+    api_token = models.CharField(max_length=200, blank=True)
+    members_group = models.CharField(
+        max_length=200, default="members", help_text=_("name of the repeat group that holds the members")
+    )
+    household_fields = models.JSONField(
+        default=dict, help_text=_('{"crossing_point": "border_point", "arrival_date": "arrival", ...}')
+    )
+    member_fields = models.JSONField(
+        default=dict, help_text=_('{"given_name": "name", "father_name": "father", "sex": "sex", ...}')
+    )
+    value_maps = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_('{"sex": {"female": "F", "male": "M"}, "crossing_point": {...}}'),
+    )
+    approved_only = models.BooleanField(
+        default=True, help_text=_("take only submissions whose validation status is Approved")
+    )
+    import_as = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("the case worker the registrations are recorded as"),
+    )
+    is_active = models.BooleanField(default=True)
+    last_pulled_at = models.DateTimeField(null=True, blank=True)
+    last_pull_error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "KoBo/ODK form"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.asset_uid})"
+
+
+class KoboSubmission(models.Model):
+    """One submission of a form, taken once: its uuid is unique per form."""
+
+    class Status(models.TextChoices):
+        REGISTERED = "registered", _("Registered")
+        ALREADY_IMPORTED = "already_imported", _("Already registered")
+        REJECTED = "rejected", _("Has errors (taken again when corrected)")
+
+    form = models.ForeignKey(KoboForm, on_delete=models.CASCADE, related_name="submissions")
+    uuid = models.CharField(max_length=64)
+    status = models.CharField(max_length=20, choices=Status.choices)
+    family = models.ForeignKey(Family, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    errors = models.JSONField(default=list, blank=True)
+    submitted_at = models.CharField(max_length=40, blank=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["form", "uuid"], name="kobo_submission_once")]
+
+    def __str__(self) -> str:
+        return f"{self.form.asset_uid}/{self.uuid} ({self.status})"

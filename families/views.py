@@ -16,7 +16,14 @@ from accounts.models import Role
 from accounts.permissions import DUPLICATE_REVIEW_ROLES, REGISTRY_ROLES
 from accounts.services import audit_record
 from aidcase.core.exceptions import DomainError
-from families.forms import DuplicateResolveForm, FamilyEditForm, FamilyForm, FamilyImportForm, MemberFormSet
+from families.forms import (
+    DuplicateResolveForm,
+    FamilyEditForm,
+    FamilyForm,
+    FamilyImportForm,
+    KoboExportForm,
+    MemberFormSet,
+)
 from families.imports import (
     REQUIRED_COLUMNS,
     TEMPLATE_COLUMNS,
@@ -25,7 +32,8 @@ from families.imports import (
     report_filename,
     template_csv,
 )
-from families.models import DuplicateFlag, FamilyImport
+from families.kobo import export_take
+from families.models import DuplicateFlag, FamilyImport, KoboForm
 from families.selectors import duplicate_flag_queue, family_history, family_list
 from families.services import duplicate_flag_resolve, family_register, family_update, registration_check
 
@@ -206,13 +214,51 @@ def family_import_view(request):
                 form.add_error("file", message)
         else:
             return redirect("family-import-detail", import_id=family_import.pk)
+    return _import_page(request, form, KoboExportForm())
+
+
+def _import_page(request, form, kobo_form):
     recent = FamilyImport.objects.defer("content", "report").filter(created_by=request.user)[:10]
+    context = {
+        "form": form,
+        "kobo_form": kobo_form if KoboForm.objects.filter(is_active=True).exists() else None,
+        "recent": recent,
+        "columns": TEMPLATE_COLUMNS,
+        "required": REQUIRED_COLUMNS,
+    }
     return render(
-        request,
-        "families/import.html",
-        {"form": form, "recent": recent, "columns": TEMPLATE_COLUMNS, "required": REQUIRED_COLUMNS},
-        status=400 if form.errors else 200,
+        request, "families/import.html", context, status=400 if form.errors or kobo_form.errors else 200
     )
+
+
+@role_required(*IMPORT_ROLES)
+@require_POST
+def kobo_export_import(request):
+    """Take the submissions of a KoBo/ODK XLSX export (each once per form)."""
+    form = KoboExportForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            counts = export_take(
+                form=form.cleaned_data["kobo_form"], content=as_bytes(form.cleaned_data["file"])
+            )
+        except ValidationError as exc:
+            form.add_error("file", " ".join(exc.messages))
+        else:
+            messages.success(
+                request,
+                _(
+                    "%(registered)s submissions registered, %(rejected)s with errors (see the form's submissions), "
+                    "%(before)s taken before, %(pending)s not approved."
+                )
+                % {
+                    "registered": counts.get("registered", 0),
+                    "rejected": counts.get("rejected", 0),
+                    "before": counts.get("taken_before", 0) + counts.get("already_imported", 0),
+                    "pending": counts.get("not_approved", 0),
+                },
+            )
+            return redirect("family-import")
+    return _import_page(request, FamilyImportForm(), form)
 
 
 @role_required(*IMPORT_ROLES)

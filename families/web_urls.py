@@ -8,6 +8,7 @@ urlpatterns = [
     path("families/<uuid:family_id>/", views.family_detail, name="family-detail"),
     path("families/<uuid:family_id>/edit/", views.family_edit, name="family-edit"),
     path("families/import/", views.family_import_view, name="family-import"),
+    path("families/import/kobo/", views.kobo_export_import, name="kobo-export-import"),
     path("families/import/template.csv", views.family_import_template, name="family-import-template"),
     path("families/import/<uuid:import_id>/", views.family_import_detail, name="family-import-detail"),
     path(
