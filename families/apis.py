@@ -88,6 +88,7 @@ class FamilyOutputSerializer(serializers.Serializer):
 
 
 class FamilyDetailOutputSerializer(FamilyOutputSerializer):
+    client_id = serializers.UUIDField(source="client_reference", allow_null=True)
     members = MemberOutputSerializer(many=True)
     possible_duplicates = serializers.SerializerMethodField()
 
@@ -157,6 +158,13 @@ class FamilyListCreateApi(APIView):
             child=serializers.ChoiceField(choices=Vulnerability.choices), required=False, default=list
         )
         members = MemberInputSerializer(many=True, min_length=1, max_length=40)
+        client_id = serializers.UUIDField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="An id the sending device made for this registration (e.g. an offline queue). Sent again, "
+            "the same id registers nothing new: 200 with the family registered the first time.",
+        )
 
     @extend_schema(
         operation_id="families_list",
@@ -181,7 +189,7 @@ class FamilyListCreateApi(APIView):
     @extend_schema(
         operation_id="families_create",
         request=InputSerializer,
-        responses={201: FamilyDetailOutputSerializer},
+        responses={201: FamilyDetailOutputSerializer, 200: FamilyDetailOutputSerializer},
         examples=[OpenApiExample("Family of two", value=REGISTRATION_EXAMPLE, request_only=True)],
     )
     def post(self, request: Request) -> Response:
@@ -189,8 +197,12 @@ class FamilyListCreateApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         data["members"] = [MemberInput(**member) for member in data["members"]]
+        data["client_reference"] = data.pop("client_id")
         family = family_register(created_by=request.user, **data)
-        return Response(FamilyDetailOutputSerializer(family).data, status=status.HTTP_201_CREATED)
+        return Response(
+            FamilyDetailOutputSerializer(family).data,
+            status=status.HTTP_200_OK if family.replayed else status.HTTP_201_CREATED,
+        )
 
 
 class FamilyDetailApi(APIView):

@@ -155,11 +155,18 @@ def family_register(
     documentation_status: str = "",
     return_type: str = "",
     vulnerabilities: list[str] | None = None,
+    client_reference=None,
 ) -> Family:
     """Register a household with its members; flag its possible duplicates for review.
 
     Returns the family with `possible_duplicates` (list of `Match`) attached. All or nothing.
+    `client_reference`: the id the registering device gave this registration (offline queues send again
+    when unsure); the same id registers once, a repeat returns the first family with `replayed` set.
     """
+    if client_reference is not None:
+        existing = _registered_with(client_reference)
+        if existing is not None:
+            return existing
     if arrival_date > timezone.localdate():
         raise ValidationError({"arrival_date": ARRIVAL_IN_FUTURE})
     for code in vulnerabilities or []:
@@ -191,6 +198,7 @@ def family_register(
         head_name_key=head_key(head.given_name, head.father_name),
         head_birth_year=_birth_year(head, arrival_date),
         created_by=created_by,
+        client_reference=client_reference,
     )
     # Look for duplicates before inserting, so the new row is not its own candidate.
     applicant = applicant_from_input(members=members, arrival_date=arrival_date, phone=phone)
@@ -243,6 +251,21 @@ def family_register(
             },
         )
     family.possible_duplicates = matches
+    family.replayed = False
+    return family
+
+
+def _registered_with(client_reference) -> Family | None:
+    """The family already registered under a device's id, waiting for a registration of it in flight."""
+    if connection.vendor == "postgresql":  # two sends at once: the second waits for the first to commit
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 7316003))", [str(client_reference)]
+            )
+    family = Family.objects.filter(client_reference=client_reference).first()
+    if family is not None:
+        family.possible_duplicates = None  # the stored review items stand for them
+        family.replayed = True
     return family
 
 
