@@ -271,3 +271,6 @@ SPREADSHEET_MAX_INFLATED_BYTES = env.int("SPREADSHEET_MAX_INFLATED_BYTES", defau
 FAMILY_IMPORT_MAX_UPLOAD_BYTES = env.int("FAMILY_IMPORT_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
 FAMILY_IMPORT_MAX_ROWS = env.int("FAMILY_IMPORT_MAX_ROWS", default=500_000)
 FAMILY_IMPORT_INLINE_BYTES = env.int("FAMILY_IMPORT_INLINE_BYTES", default=256 * 1024)
+
+# Bumped with each release that changes the offline registration page, so devices fetch the new one.
+OFFLINE_CACHE_VERSION = env.str("OFFLINE_CACHE_VERSION", default="1")

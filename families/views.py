@@ -2,6 +2,7 @@
 
 import re
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -33,7 +34,7 @@ from families.imports import (
     template_csv,
 )
 from families.kobo import export_take
-from families.models import DuplicateFlag, FamilyImport, KoboForm
+from families.models import CrossingPoint, DuplicateFlag, FamilyImport, KoboForm, Province, Relationship
 from families.selectors import duplicate_flag_queue, family_history, family_list
 from families.services import duplicate_flag_resolve, family_register, family_update, registration_check
 
@@ -301,3 +302,29 @@ def family_import_apply(request, import_id):
         messages.error(request, " ".join(exc.messages))
         return redirect("family-import-detail", import_id=preview.pk)
     return redirect("family-import-detail", import_id=family_import.pk)
+
+
+# --- registration without a connection ---------------------------------------------------------------
+
+
+@role_required(*REGISTRY_ROLES)
+def family_register_offline(request):
+    """The registration page that keeps working offline (service worker + a queue on the device)."""
+    context = {
+        "crossing_points": CrossingPoint.objects.filter(is_active=True),
+        "provinces": Province.objects.all(),
+        "relationships": Relationship.choices,
+    }
+    return render(request, "families/register_offline.html", context)
+
+
+def family_register_offline_sw(request):
+    """The service worker, served under the page's path so that its scope covers the page."""
+    response = render(
+        request,
+        "families/offline_sw.js",
+        {"version": settings.OFFLINE_CACHE_VERSION},
+        content_type="application/javascript; charset=utf-8",
+    )
+    response["Cache-Control"] = "no-cache"
+    return response

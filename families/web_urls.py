@@ -5,6 +5,10 @@ from families import views
 urlpatterns = [
     path("families/", views.family_search, name="family-search"),
     path("families/register/", views.family_register_view, name="family-register"),
+    path("families/register/offline/", views.family_register_offline, name="family-register-offline"),
+    path(
+        "families/register/offline/sw.js", views.family_register_offline_sw, name="family-register-offline-sw"
+    ),
     path("families/<uuid:family_id>/", views.family_detail, name="family-detail"),
     path("families/<uuid:family_id>/edit/", views.family_edit, name="family-edit"),
     path("families/import/", views.family_import_view, name="family-import"),
