@@ -146,6 +146,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # A message a worker took and never acknowledged (the worker was killed) is delivered again after this;
+    # longer than the longest task (time limits up to an hour), or a running task would get a second copy.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 3600),
+    # A broker that does not answer fails the publish quickly; the outbox keeps the task (core/outbox.py).
+    "socket_connect_timeout": 3,
+}
+# Sent outbox rows are kept this long (to see what was sent when), then deleted by the drain.
+OUTBOX_RETENTION_HOURS = env.int("OUTBOX_RETENTION_HOURS", default=24)
+# Test hook (aidcase/core/faults.py): named points where code announces itself in Redis and waits.
+FAULT_CHECKPOINTS = env.list("FAULT_CHECKPOINTS", default=[])
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = env.str("TIME_ZONE", default="Asia/Kabul")
 

@@ -17,8 +17,9 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
 from django.utils import timezone
+
+from aidcase.core.outbox import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -52,17 +53,11 @@ def webhook_events_queue(*, referral, event: str) -> None:
             for e in endpoints
         ]
     )
-    for delivery in deliveries:
-        transaction.on_commit(lambda pk=delivery.pk: _enqueue(pk), robust=True)
-
-
-def _enqueue(delivery_id) -> None:
     from referrals.tasks import webhook_deliver_task
 
-    try:
-        webhook_deliver_task.delay(str(delivery_id))
-    except Exception:  # broker down: the delivery row stays pending and the periodic sweep sends it
-        logger.warning("webhook %s not enqueued; the sweep will send it", delivery_id, exc_info=True)
+    for delivery in deliveries:
+        # Sent after commit through the outbox; the periodic sweep also sends any pending delivery that is due.
+        enqueue(webhook_deliver_task, str(delivery.pk))
 
 
 def webhook_deliver(*, delivery_id) -> str:
