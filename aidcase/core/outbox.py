@@ -13,6 +13,7 @@ With Celery eager (no REDIS_URL, the quick start) there is no broker to lose: th
 import logging
 from datetime import timedelta
 
+import redis
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -46,6 +47,14 @@ def outbox_send(*, ids: list[int] | None = None, limit: int = BATCH) -> int:
     from aidcase.celery import app
 
     sent: list[int] = []
+    down = _broker_down(app.conf.broker_url)
+    if down:  # Kombu's own connection attempts take seconds to give up; the request must not wait on them
+        pending = OutboxMessage.objects.filter(sent_at__isnull=True)
+        if ids is not None:
+            pending = pending.filter(pk__in=ids)
+        pending.update(attempts=F("attempts") + 1, last_error=down[:2000])
+        logger.warning("outbox: broker unreachable, tasks kept for later: %s", down)
+        return 0
     with transaction.atomic():
         pending = OutboxMessage.objects.select_for_update(skip_locked=True).filter(sent_at__isnull=True)
         if ids is not None:
@@ -53,8 +62,9 @@ def outbox_send(*, ids: list[int] | None = None, limit: int = BATCH) -> int:
         messages = list(pending.order_by("pk")[:limit])
         for message in messages:
             try:
-                # retry=False: a broker that is down answers at once instead of holding the request.
-                app.send_task(message.task, args=message.args, retry=False)
+                # retry=False: a broker that is down answers at once instead of holding the request; results
+                # are not kept (state lives in the database), so nothing else talks to Redis here.
+                app.send_task(message.task, args=message.args, retry=False, ignore_result=True)
             except Exception as exc:  # broker unreachable (any kombu/redis/socket error): keep for the drain
                 logger.warning("outbox: %s not sent, kept for later: %s", message, exc)
                 OutboxMessage.objects.filter(pk__in=[m.pk for m in messages if m.pk not in sent]).update(
@@ -64,6 +74,19 @@ def outbox_send(*, ids: list[int] | None = None, limit: int = BATCH) -> int:
             sent.append(message.pk)
         OutboxMessage.objects.filter(pk__in=sent).update(sent_at=timezone.now(), attempts=F("attempts") + 1)
     return len(sent)
+
+
+def _broker_down(url: str) -> str:
+    """Why the Redis broker cannot be reached, or "" (one quick PING, no retries)."""
+    if not url.startswith(("redis://", "rediss://")):
+        return ""
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1, retry=None)
+        client.ping()
+        client.close()
+    except redis.RedisError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return ""
 
 
 def outbox_drain() -> int:
