@@ -30,6 +30,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from accounts.models import Role, User
 from accounts.services import audit_record
 from aidcase.core.exceptions import Conflict, DomainError, Forbidden
+from aidcase.core.faults import checkpoint
 from aidcase.core.outbox import enqueue
 from aidcase.core.spreadsheets import detect_format, read_rows
 from disbursements.models import Disbursement, Discrepancy, Statement, StatementLine
@@ -445,6 +446,7 @@ def statement_process(*, statement_id) -> Statement:
             began = time_module.perf_counter()
             step(statement)
             timings[name] = time_module.perf_counter() - began
+            checkpoint(f"reconciliation.{name}")  # fault tests kill the worker here; a no-op otherwise
         missing_flag()
         _count(statement)
         statement.timings = {k: round(v, 2) for k, v in timings.items()}
