@@ -267,6 +267,8 @@ RECONCILIATION_GRACE_DAYS = env.int("RECONCILIATION_GRACE_DAYS", default=7)
 RECONCILIATION_MAX_UPLOAD_BYTES = env.int("RECONCILIATION_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
 # Let the upload reach our own size check (and its 413) instead of Django's generic one.
 DATA_UPLOAD_MAX_MEMORY_SIZE = RECONCILIATION_MAX_UPLOAD_BYTES + 1024 * 1024
+# Seconds a partner's webhook endpoint gets to accept and to answer each read; then the delivery is retried.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
 # Score (0-100) from which a registered family is reported as a possible duplicate.
 DUPLICATE_SCORE_THRESHOLD = env.int("DUPLICATE_SCORE_THRESHOLD", default=85)
 

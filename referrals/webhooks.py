@@ -25,7 +25,6 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 BACKOFF_SECONDS = 30  # 30 s, 1 min, 2 min, ... about 1 h 4 min for the last attempt
-TIMEOUT_SECONDS = 10
 LEASE_SECONDS = 60  # a worker that dies mid-delivery frees the row after this
 
 
@@ -92,7 +91,9 @@ def webhook_deliver(*, delivery_id) -> str:
     )
     delivery.attempts += 1
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+        # A partner that hangs costs one worker slot for this long (connect, and each read), then it is a retry.
+        timeout = settings.WEBHOOK_TIMEOUT_SECONDS
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             delivery.last_status_code = response.status
         delivery.status = WebhookDelivery.Status.DELIVERED
         delivery.delivered_at = timezone.now()
