@@ -187,11 +187,11 @@ class PostgresCluster:
         if self.data.exists() and (self.data / "postmaster.pid").exists():
             self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
-    def sql(self, statement: str, database: str = "postgres"):
+    def sql(self, statement: str, database: str = "postgres", params=None):
         import psycopg
 
         with psycopg.connect(self.url(database), autocommit=True, connect_timeout=5) as conn:
-            cursor = conn.execute(statement)
+            cursor = conn.execute(statement, params)
             return cursor.fetchall() if cursor.description else None
 
     def create_database(self, name: str) -> str:
