@@ -19,6 +19,10 @@ class Migration(migrations.Migration):
             index=models.Index(fields=["status", "-created_at", "id"], name="duplicate_flag_api_idx"),
         ),
         migrations.AddIndex(
+            model_name="duplicateflag",
+            index=models.Index(fields=["-score", "created_at"], name="duplicate_flag_score_idx"),
+        ),
+        migrations.AddIndex(
             model_name="family",
             index=models.Index(
                 django.db.models.functions.text.Upper("case_number"), name="family_case_number_upper_idx"
