@@ -298,7 +298,9 @@ class Discrepancy(models.Model):
             # Lists are oldest first: all, open only (the page's default; partial, stays small), by kind.
             models.Index(fields=["created_at", "id"], name="discrepancy_created_idx"),
             models.Index(
-                fields=["created_at", "id"], condition=Q(resolved_at__isnull=True), name="discrepancy_unresolved_idx"
+                fields=["created_at", "id"],
+                condition=Q(resolved_at__isnull=True),
+                name="discrepancy_unresolved_idx",
             ),
             models.Index(fields=["kind", "created_at", "id"], name="discrepancy_kind_idx"),
         ]

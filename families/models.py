@@ -245,8 +245,12 @@ class DuplicateFlag(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "-score"], name="duplicate_flag_queue_idx"),  # the review page
-            models.Index(fields=["status", "-created_at", "id"], name="duplicate_flag_api_idx"),  # the API list
-            models.Index(fields=["-score", "created_at"], name="duplicate_flag_score_idx"),  # the admin's order
+            models.Index(
+                fields=["status", "-created_at", "id"], name="duplicate_flag_api_idx"
+            ),  # the API list
+            models.Index(
+                fields=["-score", "created_at"], name="duplicate_flag_score_idx"
+            ),  # the admin's order
         ]
 
     def __str__(self) -> str:
