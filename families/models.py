@@ -244,13 +244,10 @@ class DuplicateFlag(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["status", "-score"], name="duplicate_flag_queue_idx"),  # the review page
-            models.Index(
-                fields=["status", "-created_at", "id"], name="duplicate_flag_api_idx"
-            ),  # the API list
-            models.Index(
-                fields=["-score", "created_at"], name="duplicate_flag_score_idx"
-            ),  # the admin's order
+            # The review page (open, highest score first), the API list (newest first), the admin's order.
+            models.Index(fields=["status", "-score"], name="duplicate_flag_queue_idx"),
+            models.Index(fields=["status", "-created_at", "id"], name="duplicate_flag_api_idx"),
+            models.Index(fields=["-score", "created_at"], name="duplicate_flag_score_idx"),
         ]
 
     def __str__(self) -> str:
