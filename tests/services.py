@@ -183,9 +183,9 @@ class PostgresCluster:
         """`pg_ctl restart -m fast`: open connections are terminated, in-flight transactions rolled back."""
         self._pg_ctl("restart", "-m", "fast")
 
-    def stop(self) -> None:
+    def stop(self, mode: str = "fast") -> None:
         if self.data.exists() and (self.data / "postmaster.pid").exists():
-            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
 
     def sql(self, statement: str, database: str = "postgres", params=None):
         import psycopg
@@ -203,7 +203,7 @@ class PostgresCluster:
 
     def __exit__(self, *exc) -> None:
         try:
-            self.stop()
+            self.stop("immediate")  # thrown away: no need for a shutdown checkpoint
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -311,7 +311,7 @@ class CeleryWorker:
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
-                self.proc.wait(timeout=20)
+                self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.kill()
         Path(self.logfile.name).unlink(missing_ok=True)

@@ -6,6 +6,7 @@ While it is stopped, requests fail the same way at once. The requests after it s
 """
 
 import json
+import signal
 import subprocess
 import sys
 import threading
@@ -68,7 +69,7 @@ def served(postgres_cluster):
         wait_until(lambda: _up(base), timeout=60, what="gunicorn")
         yield postgres_cluster, base, key
     finally:
-        server.terminate()
+        server.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
         server.wait(timeout=30)
 
 
