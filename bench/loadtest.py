@@ -142,10 +142,23 @@ EXPECTED = {
     "approve": {200, 409},
     "refer": {201, 409},
     "partner_page": {200},
+    "no_answer": set(),  # a request that got no HTTP answer at all
 }
 
 
 def staff_loop(base: str, keys: dict, state: State, stop: threading.Event, seed: int) -> None:
+    """A staff client; a request that fails without an HTTP answer (timeout, reset) counts as an error."""
+    while not stop.is_set():
+        try:
+            _staff_loop(base, keys, state, stop, seed)
+        except (OSError, http.client.HTTPException) as exc:
+            with state.lock:
+                state.samples.append(("no_answer", 0, 0.0))
+            print(f"client error: {exc!r}", flush=True)
+            seed += 1000
+
+
+def _staff_loop(base: str, keys: dict, state: State, stop: threading.Event, seed: int) -> None:
     rng = random.Random(seed)
     worker = Client(base, rng.choice(keys["workers"]))
     twin = Client(base, rng.choice(keys["workers"]))  # another device of the same team
@@ -275,7 +288,13 @@ class PartnerSync:
 
 def partner_loop(sync: PartnerSync, stop: threading.Event) -> None:
     while not stop.is_set():
-        sync.sync()
+        try:
+            sync.sync()
+        except (OSError, http.client.HTTPException) as exc:
+            with sync.state.lock:
+                sync.state.samples.append(("no_answer", 0, 0.0))
+            print(f"partner client error: {exc!r}", flush=True)
+            sync.client.conn.close()
         stop.wait(0.5)
 
 
