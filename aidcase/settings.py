@@ -135,7 +135,6 @@ else:
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
-CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -146,7 +145,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
+# Queues per workload (aidcase/celery.py): bulk (reconciliation, imports), webhooks, reports, housekeeping.
+CELERY_QUEUE_PREFIX = env.str("CELERY_QUEUE_PREFIX", default="")
+CELERY_TASK_QUEUES = {
+    f"{CELERY_QUEUE_PREFIX}{name}": {} for name in ("bulk", "webhooks", "reports", "housekeeping")
+}
+CELERY_TASK_DEFAULT_QUEUE = f"{CELERY_QUEUE_PREFIX}housekeeping"
+CELERY_TASK_ROUTES = ("aidcase.celery.route_task",)
+# The database scheduler behind a Redis lock: a second beat (started by mistake, or a standby) waits.
+CELERY_BEAT_SCHEDULER = "aidcase.core.beat:SingleBeatScheduler"
+CELERY_BEAT_LOCK_SECONDS = env.int("CELERY_BEAT_LOCK_SECONDS", default=30)
 CELERY_TIMEZONE = env.str("TIME_ZONE", default="Asia/Kabul")
 
 # --- Internationalisation ------------------------------------------------------------------------
