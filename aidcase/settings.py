@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "aidcase.core.replica.PrimaryPinMiddleware",
 ]
 
 ROOT_URLCONF = "aidcase.urls"
@@ -101,6 +102,24 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"timeout": 20}
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+# An optional streaming replica of the primary: report queries and partner pulls read from it
+# (aidcase/core/replica.py), unless it is down or lags more than REPLICA_MAX_LAG_SECONDS.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {
+        **env.db_url_config(DATABASE_REPLICA_URL),
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": True,
+        # A replica that does not answer quickly is skipped, not waited for.
+        "OPTIONS": {"connect_timeout": env.int("REPLICA_CONNECT_TIMEOUT", default=2)},
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["aidcase.core.replica.PrimaryReplicaRouter"]
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=30)
+REPLICA_CHECK_SECONDS = env.float("REPLICA_CHECK_SECONDS", default=5)
+# After a change, its user reads from the primary for this long (read your own writes across requests).
+REPLICA_PIN_SECONDS = env.int("REPLICA_PIN_SECONDS", default=10)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

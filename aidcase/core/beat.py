@@ -44,7 +44,7 @@ class SingleBeatScheduler(DatabaseScheduler):
                 if not self._leading:
                     logger.info("beat %s holds the lock: scheduling", self._identity)
                     # Another beat may have run entries since this one read the schedule: read it again.
-                    self._last_full_sync = datetime.datetime.min
+                    self._last_full_sync = datetime.datetime.min  # noqa: DTZ901 - naive, as in django-celery-beat
                 self._leading = True
                 return True
         except redis.RedisError as exc:
