@@ -60,7 +60,9 @@ class PgPair:
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.root / data), "-l", log, "-w", action, *extra)
 
     def sql(self, port: int, statement: str, dbname: str = "aidcase"):
-        with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname=dbname, autocommit=True) as c:
+        with psycopg.connect(
+            host="127.0.0.1", port=port, user="postgres", dbname=dbname, autocommit=True
+        ) as c:
             cursor = c.execute(statement)
             return cursor.fetchall() if cursor.description else None
 
@@ -101,7 +103,9 @@ def start_pair() -> PgPair:
         os.chown(root, owner.pw_uid, owner.pw_gid)
         run_as = ["runuser", "-u", "postgres", "--"]
     pair = PgPair(bindir, root, free_port(), free_port(), run_as)
-    pair._run(str(bindir / "initdb"), "-D", str(root / "primary"), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+    pair._run(
+        str(bindir / "initdb"), "-D", str(root / "primary"), "-U", "postgres", "--auth=trust", "-E", "UTF8"
+    )
     settings = [
         f"port = {pair.primary_port}",
         "listen_addresses = '127.0.0.1'",

@@ -50,7 +50,12 @@ def site(tmp_path_factory):
         manage = [sys.executable, "manage.py"]
         subprocess.run([*manage, "migrate", "-v", "0"], cwd=ROOT, env=_env(env), check=True)
         out = subprocess.run(
-            [*manage, "shell", "-c", USERS], cwd=ROOT, env=_env(env), check=True, capture_output=True, text=True
+            [*manage, "shell", "-c", USERS],
+            cwd=ROOT,
+            env=_env(env),
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
         keys = json.loads(out.split("KEYS=")[1])
         common = {
