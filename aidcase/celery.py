@@ -28,7 +28,7 @@ WORKLOADS = {
 
 
 def queue_name(workload: str) -> str:
-    """The broker queue of a workload; CELERY_QUEUE_PREFIX keeps several deployments (or tests) apart."""
+    """The broker queue of a workload; REDIS_KEY_PREFIX keeps several deployments (or tests) apart."""
     return f"{app.conf.get('queue_prefix') or ''}{workload}"
 
 

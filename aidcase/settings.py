@@ -147,8 +147,16 @@ AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 
 # --- Redis, cache, Celery ---------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Several installations (or test runs) on one Redis: prefixes cache keys, queue names and the beat lock.
+REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": REDIS_KEY_PREFIX,
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -166,7 +174,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 # Queues per workload (aidcase/celery.py): bulk (reconciliation, imports), webhooks, reports, housekeeping.
-CELERY_QUEUE_PREFIX = env.str("CELERY_QUEUE_PREFIX", default="")
+CELERY_QUEUE_PREFIX = REDIS_KEY_PREFIX
 CELERY_TASK_QUEUES = {
     f"{CELERY_QUEUE_PREFIX}{name}": {} for name in ("bulk", "webhooks", "reports", "housekeeping")
 }

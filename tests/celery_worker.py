@@ -1,6 +1,6 @@
 """A real Celery worker process against the real Redis and the test database, for integration tests.
 
-Each worker gets its own queue names (CELERY_QUEUE_PREFIX), so tests running side by side never take each
+Each worker gets its own queue names (REDIS_KEY_PREFIX), so tests running side by side never take each
 other's tasks; the test process routes its tasks to the same prefixed queues.
 """
 
@@ -35,7 +35,7 @@ def running_worker(redis_url: str, queues=None, concurrency: int = 2, extra_env=
         "DATABASE_URL": database_url(),
         "REDIS_URL": redis_url,
         "DEBUG": "True",
-        "CELERY_QUEUE_PREFIX": prefix,
+        "REDIS_KEY_PREFIX": prefix,
         **(extra_env or {}),
     }
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)

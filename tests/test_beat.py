@@ -54,7 +54,7 @@ def test_two_beats_schedule_once_and_the_standby_takes_over(settings, tmp_path):
         "DATABASE_URL": database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "DEBUG": "True",
-        "CELERY_QUEUE_PREFIX": prefix,
+        "REDIS_KEY_PREFIX": prefix,
         "CELERY_BEAT_LOCK_SECONDS": "3",
     }
     client = redis.Redis.from_url(settings.REDIS_URL)

@@ -63,7 +63,7 @@ def site(tmp_path_factory):
             "DATABASE_REPLICA_URL": pair.replica_url,
             "REPLICA_CHECK_SECONDS": "0",
             "CELERY_TASK_ALWAYS_EAGER": "True",
-            "CELERY_QUEUE_PREFIX": f"test-{uuid.uuid4().hex[:8]}-",
+            "REDIS_KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}-",
         }
         # `tolerant` accepts any lag (reads go to the paused replica); `strict` accepts one second.
         tolerant = Gunicorn({**common, "REPLICA_MAX_LAG_SECONDS": "3600"}, logs / "tolerant.log")

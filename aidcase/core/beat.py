@@ -27,7 +27,7 @@ class SingleBeatScheduler(DatabaseScheduler):
         if settings.REDIS_URL:
             ttl = settings.CELERY_BEAT_LOCK_SECONDS
             client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
-            prefix = settings.CELERY_QUEUE_PREFIX
+            prefix = settings.REDIS_KEY_PREFIX
             self._lock = client.lock(f"{prefix}{LOCK_KEY}", timeout=ttl, blocking=False)
             # Renew the lock well before it expires, whatever the next schedule entry is.
             self.max_interval = min(self.max_interval, max(1, ttl // 3))
