@@ -182,3 +182,35 @@ def test_a_lagging_or_stopped_replica_is_skipped(site):
         assert c["coord"].get(f"{site['strict']}/healthz").status_code == 200
     finally:
         pair.pg_ctl("replica", "start")
+
+
+def test_without_a_replica_every_read_goes_to_the_primary():
+    from aidcase.core.replica import PrimaryReplicaRouter, replica_reads
+    from families.models import Family
+
+    router = PrimaryReplicaRouter()
+    seen = []
+    replica_reads(lambda request: seen.append(router.db_for_read(Family)))(object())
+    assert seen == ["default"] and router.db_for_read(Family) == "default"
+    assert router.db_for_write(Family) == "default"
+    assert router.allow_migrate("replica", "families") is False
+
+
+def test_the_replica_setting_adds_a_database_that_mirrors_the_primary_in_tests():
+    code = (
+        "import django, json; django.setup(); from django.conf import settings as s; "
+        "r = s.DATABASES['replica']; print(json.dumps([r['PORT'], r['TEST']['MIRROR'], r['OPTIONS'], s.DATABASE_ROUTERS]))"
+    )
+    env = _env({"DATABASE_URL": "postgres://u@127.0.0.1:5432/a", "DEBUG": "True"})
+    env.update(
+        DATABASE_REPLICA_URL="postgres://u@127.0.0.1:5433/a", DJANGO_SETTINGS_MODULE="aidcase.settings"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert json.loads(out.stdout) == [
+        5433,
+        "default",
+        {"connect_timeout": 2},
+        ["aidcase.core.replica.PrimaryReplicaRouter"],
+    ]
