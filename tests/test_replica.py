@@ -70,7 +70,17 @@ def site(tmp_path_factory):
         servers.append(tolerant)
         strict = Gunicorn({**common, "REPLICA_MAX_LAG_SECONDS": "1"}, logs / "strict.log")
         servers.append(strict)
-        yield {"pair": pair, "keys": keys, "tolerant": tolerant.base, "strict": strict.base}
+        # `cached` checks the replica once an hour: a replica that dies is noticed by a failing query.
+        cached = Gunicorn({**common, "REPLICA_CHECK_SECONDS": "3600"}, logs / "cached.log")
+        servers.append(cached)
+        yield {
+            "pair": pair,
+            "keys": keys,
+            "tolerant": tolerant.base,
+            "strict": strict.base,
+            "cached": cached.base,
+            "cached_log": cached.log_path,
+        }
     finally:
         for server in servers:
             server.stop()
@@ -173,10 +183,14 @@ def test_a_lagging_or_stopped_replica_is_skipped(site):
         pair.resume_replay()
     pair.replica_catch_up()
 
+    assert _families_in_report(c["coord"], site["cached"]) == primary  # the replica, checked and used
     pair.pg_ctl("replica", "stop", "-m", "fast")
     try:
         _register(c["worker"], site["strict"])
         assert _families_in_report(c["coord"], site["strict"]) == primary + 1
+        # The process that still believes in the replica fails on it and answers from the primary.
+        assert _families_in_report(c["coord"], site["cached"]) == primary + 1
+        assert "read replica failed during a request" in site["cached_log"].read_text()
         pulled = c["unhcr2"].get(f"{site['strict']}/api/v1/referrals/")
         assert pulled.status_code == 200, pulled.text
         assert c["coord"].get(f"{site['strict']}/healthz").status_code == 200
