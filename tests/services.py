@@ -213,7 +213,8 @@ class PostgresCluster:
 
 def project_env(*, database_url: str, redis_url: str = "", debug: bool = True, **extra: str) -> dict:
     """Environment for a manage.py / gunicorn / celery process of this project."""
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG"}}
+    dropped = {"DATABASE_URL", "REDIS_URL", "DEBUG", "CELERY_TASK_ALWAYS_EAGER", "REDIS_KEY_PREFIX"}
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update(
         {
             "DATABASE_URL": database_url,
@@ -252,12 +253,15 @@ def manage(*args: str, env: dict, timeout: float = 300) -> str:
 
 
 class CeleryWorker:
-    """`celery worker` in its own process group, consuming one queue; kill() is SIGKILL to all its processes."""
+    """`celery worker` in its own process group, consuming every workload queue under `prefix`
+    (REDIS_KEY_PREFIX, as the publishing side must use too); kill() is SIGKILL to all its processes."""
 
-    def __init__(self, *, redis_url: str, database_url: str, queue: str, concurrency: int = 1, **env: str):
-        self.queue = queue
-        self.name = f"{queue}-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
-        self.env = project_env(database_url=database_url, redis_url=redis_url, **env)
+    def __init__(self, *, redis_url: str, database_url: str, prefix: str, concurrency: int = 1, **env: str):
+        from aidcase.celery import QUEUES
+
+        self.queues = ",".join(prefix + q for q in QUEUES)
+        self.name = f"{prefix}{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
+        self.env = project_env(database_url=database_url, redis_url=redis_url, REDIS_KEY_PREFIX=prefix, **env)
         self.concurrency = concurrency
         self.proc: subprocess.Popen | None = None
         self.logfile = tempfile.NamedTemporaryFile(prefix="aidcase-worker-", suffix=".log", delete=False)
@@ -272,7 +276,7 @@ class CeleryWorker:
                 "aidcase",
                 "worker",
                 "-Q",
-                self.queue,
+                self.queues,
                 "--concurrency",
                 str(self.concurrency),
                 "-l",

@@ -17,8 +17,8 @@ def worker_database_url() -> str:
 
 
 @contextmanager
-def celery_broker(url: str, queue: str):
-    """Point this process's Celery app at `url`, publishing to `queue`, not eager."""
+def celery_broker(url: str, prefix: str):
+    """Point this process's Celery app at `url`, publishing to the workload queues under `prefix`, not eager."""
     from aidcase.celery import app
 
     def reset_pools():
@@ -26,16 +26,24 @@ def celery_broker(url: str, queue: str):
         if "amqp" in app.__dict__:
             app.amqp._producer_pool = None
 
-    saved = (app.conf.broker_url, app.conf.task_always_eager, app.conf.task_default_queue)
+    saved = (app.conf.broker_url, app.conf.task_always_eager, app.conf.get("queue_prefix"))
     app.conf.broker_url = url
     app.conf.task_always_eager = False
-    app.conf.task_default_queue = queue
+    app.conf.queue_prefix = prefix
     reset_pools()
     try:
         yield app
     finally:
-        app.conf.broker_url, app.conf.task_always_eager, app.conf.task_default_queue = saved
+        app.conf.broker_url, app.conf.task_always_eager, app.conf.queue_prefix = saved
         reset_pools()
+
+
+def queued(server: RedisServer) -> int:
+    """Messages waiting in the test's workload queues on the throw-away broker."""
+    from aidcase.celery import QUEUES
+
+    client = server.client()
+    return sum(client.llen(server.prefix + q) for q in QUEUES)
 
 
 @pytest.fixture
@@ -48,9 +56,9 @@ def redis_server(settings):
         settings.CACHES = {
             "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": server.url()}
         }
-        queue = f"faults-{uuid.uuid4().hex[:8]}"
-        with celery_broker(server.url(), queue):
-            server.queue = queue
+        server.prefix = f"faults-{uuid.uuid4().hex[:8]}-"
+        settings.REDIS_KEY_PREFIX = server.prefix
+        with celery_broker(server.url(), server.prefix):
             yield server
 
 
@@ -63,7 +71,10 @@ def workers(redis_server):
 
     def start(**env) -> CeleryWorker:
         worker = CeleryWorker(
-            redis_url=redis_server.url(), database_url=worker_database_url(), queue=redis_server.queue, **env
+            redis_url=redis_server.url(),
+            database_url=worker_database_url(),
+            prefix=redis_server.prefix,
+            **env,
         )
         started.append(worker)
         return worker.start(app)

@@ -24,6 +24,7 @@ from tests.concurrency import run_concurrently
 from tests.conftest import registration_body
 from tests.families.test_imports import GOOD, _csv
 from tests.families.test_views import HEAD, form_data
+from tests.faults.conftest import queued
 from tests.referrals.test_webhooks import Receiver
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -107,7 +108,7 @@ def test_redis_down_everything_commits_and_every_task_runs_once_when_it_returns(
     # Two drainers at once (beat's task and an operator's command): each message is published once.
     sent = run_concurrently(lambda i: outbox_drain(), 2)
     assert all(isinstance(n, int) for n in sent) and sum(sent) == 3, sent
-    assert redis_server.client().llen(redis_server.queue) == 3  # exactly the three messages on the broker
+    assert queued(redis_server) == 3  # exactly the three messages on the broker
     call_command("drainoutbox")  # nothing left: sends nothing, exits 0
     assert not OutboxMessage.objects.filter(sent_at__isnull=True).exists()
 

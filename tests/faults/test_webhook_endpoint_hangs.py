@@ -12,6 +12,7 @@ from aidcase.core.models import OutboxMessage
 from referrals.models import WebhookDelivery
 from referrals.webhooks import retry_delay
 from tests.celery_worker import wait_for
+from tests.faults.conftest import queued
 from tests.referrals.test_webhooks import HangingReceiver
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -47,7 +48,7 @@ def test_referrals_are_created_and_updated_without_calling_a_hanging_endpoint(
     assert hanging.connections == 0
     assert list(WebhookDelivery.objects.values_list("status", "attempts")) == [("pending", 0)] * 2
     assert OutboxMessage.objects.filter(sent_at__isnull=False).count() == 2
-    assert redis_server.client().llen(redis_server.queue) == 2
+    assert queued(redis_server) == 2
 
     workers(WEBHOOK_TIMEOUT_SECONDS="0.5")
     wait_for(lambda: list(WebhookDelivery.objects.values_list("attempts", flat=True)) == [1, 1])
