@@ -51,4 +51,7 @@ def wilson_interval(successes: int, n: int, *, confidence: float = 0.95) -> tupl
     denominator = 1 + z * z / n
     centre = (phat + z * z / (2 * n)) / denominator
     half = z * math.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # At 0 % and 100 % the bound is exact; float rounding must not move it past the observed rate.
+    low = 0.0 if successes == 0 else max(0.0, min(phat, centre - half))
+    high = 1.0 if successes == n else min(1.0, max(phat, centre + half))
+    return low, high

@@ -166,15 +166,17 @@ def pdv_sample_list(*, actor: User, pdv_round: PdvRound | None = None) -> QueryS
 
 def pdv_report(*, pdv_round: PdvRound) -> dict[str, Any]:
     """Reached, verified and mismatched families; the verified rate among those reached, with its interval."""
-    counts = PdvSample.objects.filter(round=pdv_round).aggregate(
-        sampled=Count("id"),
-        answered=Count("id", filter=Q(reached__isnull=False)),
-        reached=Count("id", filter=Q(reached=True)),
-        not_reached=Count("id", filter=Q(reached=False)),
-        verified=Count("id", filter=Q(reached=True, confirmed_full_amount=True)),
-        mismatches=Count("id", filter=Q(reached=True, confirmed_full_amount=False)),
-        grievances=Count("grievance"),
+    # Aggregate names must not shadow the model's fields (Django would read them as nested aggregates).
+    raw = PdvSample.objects.filter(round=pdv_round).aggregate(
+        n_sampled=Count("id"),
+        n_answered=Count("id", filter=Q(reached__isnull=False)),
+        n_reached=Count("id", filter=Q(reached=True)),
+        n_not_reached=Count("id", filter=Q(reached=False)),
+        n_verified=Count("id", filter=Q(reached=True, confirmed_full_amount=True)),
+        n_mismatches=Count("id", filter=Q(reached=True, confirmed_full_amount=False)),
+        n_grievances=Count("grievance"),
     )
+    counts = {key.removeprefix("n_"): value for key, value in raw.items()}
     confidence = float(pdv_round.confidence)
     interval = wilson_interval(counts["verified"], counts["reached"], confidence=confidence)
     return {

@@ -185,7 +185,9 @@ def grievance_create(**kwargs) -> Grievance:
 
 
 def _locked(grievance: Grievance) -> Grievance:
-    return Grievance.objects.select_for_update().select_related("assigned_to").get(pk=grievance.pk)
+    return (
+        Grievance.objects.select_for_update(of=("self",)).select_related("assigned_to").get(pk=grievance.pk)
+    )
 
 
 @transaction.atomic(durable=True)
@@ -371,7 +373,11 @@ def pdv_answer_record(
     if not actor.has_role(*PDV_ANSWER_ROLES):
         raise Forbidden(_("Your role does not allow recording verification answers."))
     # Lock the sampled row: two people (or one double-click) recording at once open one complaint.
-    sample = PdvSample.objects.select_for_update().select_related("disbursement", "family").get(pk=sample.pk)
+    sample = (
+        PdvSample.objects.select_for_update(of=("self",))
+        .select_related("disbursement", "family")
+        .get(pk=sample.pk)
+    )
     paid = sample.disbursement.amount
     if not reached:
         if confirmed_full_amount is not None or amount_reported is not None:
