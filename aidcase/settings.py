@@ -244,6 +244,8 @@ SPECTACULAR_SETTINGS = {
         "WebhookDeliveryStatusEnum": "referrals.models.WebhookDelivery.Status",
         "FamilyStatusEnum": "families.models.Family.Status",
         "GrievanceStatusEnum": "grievances.models.Grievance.Status",
+        "GrievanceChannelEnum": "grievances.models.Grievance.Channel",
+        "GrievanceIntakeChannelEnum": ["in_person", "hotline"],
     },
 }
 
