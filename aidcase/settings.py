@@ -278,7 +278,12 @@ FAMILY_IMPORT_INLINE_BYTES = env.int("FAMILY_IMPORT_INLINE_BYTES", default=256 *
 
 # Complaints: hours from raising (or reopening) a complaint to its due date, per priority.
 GRIEVANCE_SLA_HOURS = {"urgent": 24, "high": 72, "medium": 7 * 24, "low": 14 * 24}
-GRIEVANCE_SLA_HOURS.update(env.dict("GRIEVANCE_SLA_HOURS", cast={"value": int}, default={}))
+try:
+    for _item in filter(None, env.str("GRIEVANCE_SLA_HOURS", default="").replace(" ", "").split(",")):
+        _priority, _hours = _item.split("=")
+        GRIEVANCE_SLA_HOURS[_priority] = int(_hours)
+except ValueError:
+    GRIEVANCE_SLA_HOURS = {}
 if set(GRIEVANCE_SLA_HOURS) != {"urgent", "high", "medium", "low"} or min(GRIEVANCE_SLA_HOURS.values()) < 1:
     raise ImproperlyConfigured(
         "GRIEVANCE_SLA_HOURS takes hours per priority, e.g. urgent=24,high=72,medium=168,low=336."
