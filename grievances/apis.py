@@ -1,6 +1,7 @@
 """Complaints and post-distribution verification under /api/v1/. Partners get 403 on every call."""
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -68,7 +69,7 @@ def _user_by_name(username: str | None) -> User | None:
         return None
     user = User.objects.filter(username=username, is_active=True).first()
     if user is None:
-        raise serializers.ValidationError({"assigned_to": ["No active user with this username."]})
+        raise serializers.ValidationError({"assigned_to": [_("No active user with this username.")]})
     return user
 
 
@@ -247,12 +248,12 @@ class GrievanceListCreateApi(APIView):
         data = serializer.validated_data
         family = family_list(actor=request.user).filter(pk=data["family"]).first()
         if family is None:
-            raise serializers.ValidationError({"family": ["No such family."]})
+            raise serializers.ValidationError({"family": [_("No such family.")]})
         disbursement = None
         if data.get("disbursement"):
             disbursement = disbursement_list(actor=request.user).filter(pk=data["disbursement"]).first()
             if disbursement is None:
-                raise serializers.ValidationError({"disbursement": ["No such payment."]})
+                raise serializers.ValidationError({"disbursement": [_("No such payment.")]})
         grievance = grievance_create(
             family=family,
             category=data["category"],

@@ -52,6 +52,21 @@ def _params(request) -> str:
     return params.urlencode()
 
 
+def _change_text(changes: dict) -> str:
+    """{"priority": ["low", "high"], "category": "other"} -> "priority low → high; category other"."""
+
+    def show(value) -> str:
+        return "—" if value in (None, "") else str(value)
+
+    parts = []
+    for field, value in changes.items():
+        if isinstance(value, list) and len(value) == 2:
+            parts.append(f"{field} {show(value[0])} → {show(value[1])}")
+        else:
+            parts.append(f"{field} {show(value)}")
+    return "; ".join(parts)
+
+
 def _apply_errors(exc: Exception, form) -> None:
     if isinstance(exc, DomainError):
         form.add_error(None, exc.message)
@@ -167,7 +182,7 @@ def grievance_detail(request, grievance_id):
         "visible": details_visible(grievance=grievance, user=request.user),
         "designated": can_view_sensitive(request.user),
         "can_handle": can_handle(grievance=grievance, actor=request.user),
-        "events": grievance_events(grievance=grievance),
+        "events": [(e, _change_text(e.changes)) for e in grievance_events(grievance=grievance)],
         "payment": payment_reconciliation(disbursement=grievance.disbursement)
         if grievance.disbursement
         else None,

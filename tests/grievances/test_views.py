@@ -94,6 +94,7 @@ def test_triage_and_status_forms(client, complaint, people):
     assert g.status == "closed" and g.resolution == "Paid again."
     page = client.get(url).content.decode()
     assert "Call back today." in page and "resolved → closed" in page
+    assert "priority medium → urgent" in page and "assigned_to — → worker2" in page
 
 
 @pytest.mark.parametrize("designated", [False, True])
