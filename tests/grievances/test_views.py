@@ -74,6 +74,9 @@ def test_case_worker_records_a_complaint_from_the_family_page(client, paid_famil
     assert paid.reference in page and "Cash hand-over recorded" in page
     family_page = client.get(reverse("family-detail", args=[paid.family_id])).content.decode()
     assert g.short_id in family_page
+    client.force_login(people["finance"])
+    payment_page = client.get(reverse("payment-detail", args=[paid.pk])).content.decode()
+    assert "Complaints about this payment" in payment_page and g.short_id in payment_page
 
 
 def test_triage_and_status_forms(client, complaint, people):
@@ -164,5 +167,7 @@ def test_verification_pages(client, round_, paid_families, people):
     assert (g.category, g.channel, g.pdv_sample_id) == ("wrong_amount", "pdv", samples[0].pk)
     report = client.get(reverse("pdv-detail", args=[new.pk]) + "?show=all").content.decode()
     assert "1/2 = 0.500" in report and g.short_id in report
+    complaint_page = client.get(reverse("grievance-detail", args=[g.pk])).content.decode()
+    assert reverse("pdv-detail", args=[new.pk]) in complaint_page
     mismatches = client.get(reverse("pdv-detail", args=[new.pk]) + "?show=mismatch").content.decode()
     assert samples[0].family.case_number in mismatches and samples[1].family.case_number not in mismatches
