@@ -109,7 +109,7 @@ class PdvAnswerForm(forms.Form):
         coerce=lambda v: v == "yes",
     )
     confirmed_full_amount = forms.TypedChoiceField(
-        label=_("Does the family confirm receiving the full 10,000 AFN?"),
+        label=_("Does the family confirm receiving the full amount?"),
         choices=[("", "—"), ("yes", _("Yes")), ("no", _("No"))],
         required=False,
         coerce=lambda v: v == "yes",

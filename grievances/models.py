@@ -171,6 +171,14 @@ class PdvRound(models.Model):
     def __str__(self) -> str:
         return self.name or f"PDV {self.paid_from}–{self.paid_to}"
 
+    @property
+    def confidence_percent(self) -> str:
+        return f"{(self.confidence * 100).normalize():f}"
+
+    @property
+    def margin_percent(self) -> str:
+        return f"{(self.margin * 100).normalize():f}"
+
 
 class PdvSample(models.Model):
     """One sampled family (through its paid support payment) and what it answered."""

@@ -403,6 +403,8 @@ def pdv_answer_record(
             raise ValidationError(
                 {"amount_reported": _("That is the full amount: record the answer as confirmed.")}
             )
+    if amount_reported is not None:
+        amount_reported = Decimal(amount_reported).quantize(Decimal("0.01"))
     before = {
         "reached": sample.reached,
         "confirmed_full_amount": sample.confirmed_full_amount,

@@ -232,9 +232,14 @@ def pdv_detail(request, round_id):
     elif show == "mismatch":
         samples = samples.filter(reached=True, confirmed_full_amount=False)
     page = Paginator(samples, 50).get_page(request.GET.get("page"))
+    report = pdv_report(pdv_round=pdv_round)
+    percent = {
+        f"{key}_percent": None if report[key] is None else report[key] * 100
+        for key in ("verified_rate", "interval_low", "interval_high")
+    }
     context = {
         "r": pdv_round,
-        "report": pdv_report(pdv_round=pdv_round),
+        "report": {**report, **percent},
         "page": page,
         "show": show,
         "params": _params(request),

@@ -166,7 +166,11 @@ def test_verification_pages(client, round_, paid_families, people):
     g = Grievance.objects.get()
     assert (g.category, g.channel, g.pdv_sample_id) == ("wrong_amount", "pdv", samples[0].pk)
     report = client.get(reverse("pdv-detail", args=[new.pk]) + "?show=all").content.decode()
-    assert "1/2 = 0.500" in report and g.short_id in report
+    assert (
+        "1/2 = 50.0 % (confidence interval 9.5 – 90.5 %)" in report
+        and "1 complaint opened" in report
+        and g.short_id in report
+    )
     complaint_page = client.get(reverse("grievance-detail", args=[g.pk])).content.decode()
     assert reverse("pdv-detail", args=[new.pk]) in complaint_page
     mismatches = client.get(reverse("pdv-detail", args=[new.pk]) + "?show=mismatch").content.decode()
