@@ -81,7 +81,11 @@ class Grievance(models.Model):
         ordering = ["done", "due_at", "id"]
         permissions = [("view_sensitive", "Can read the details of sensitive complaints")]
         indexes = [
+            # Every filter the list offers leads an index (tests/test_indexes.py).
             models.Index(fields=["done", "due_at", "id"], name="grievance_queue_idx"),
+            models.Index(fields=["status", "due_at"], name="grievance_status_idx"),
+            models.Index(fields=["category", "done", "due_at"], name="grievance_category_idx"),
+            models.Index(fields=["assigned_to", "done", "due_at"], name="grievance_assignee_idx"),
             models.Index(fields=["family", "created_at"], name="grievance_family_idx"),
         ]
         constraints = [
@@ -160,7 +164,8 @@ class PdvRound(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "id"]
+        indexes = [models.Index(fields=["created_at", "id"], name="pdv_round_newest_idx")]
         constraints = [
             models.CheckConstraint(condition=Q(paid_to__gte=models.F("paid_from")), name="pdv_period_order"),
             models.CheckConstraint(

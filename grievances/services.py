@@ -1,7 +1,7 @@
 """Writes for complaints and post-distribution verification. Each public service owns its transaction."""
 
 import secrets
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -284,10 +284,11 @@ def grievance_transition(
 
 def pdv_population(*, paid_from: date, paid_to: date):
     """Support payments paid in the period (Kabul dates), in reference order: the frame the sample is drawn from."""
+    # Local midnights as a timestamp range (not `__date`), so an index on paid_at can serve it.
+    start = timezone.make_aware(datetime.combine(paid_from, time.min))
+    end = timezone.make_aware(datetime.combine(paid_to + timedelta(days=1), time.min))
     return (
-        Disbursement.objects.filter(
-            status=Disbursement.Status.PAID, paid_at__date__gte=paid_from, paid_at__date__lte=paid_to
-        )
+        Disbursement.objects.filter(status=Disbursement.Status.PAID, paid_at__gte=start, paid_at__lt=end)
         .order_by("reference")
         .values_list("pk", "family_id")
     )
