@@ -1,13 +1,23 @@
 """What a partner sees of a referral: exactly the contract's fields (data minimisation).
 
 Shared by the partner API and the webhook payloads so the two never drift apart. Never ID document numbers,
-never members' dates of birth.
+never members' dates of birth. A family that withdrew its consent to share (or was anonymised) is withheld:
+its referrals keep their place in the partner's sync, with the same keys, but without personal data.
 """
 
 from rest_framework import serializers
 
+# The family's personal data in a referral, and what replaces it once the family's data is withheld.
+WITHHELD_FAMILY = {"head_name": "", "phone": "", "destination_district": "", "vulnerabilities": []}
+WITHHELD_REFERRAL = {"note": "", "status_note": ""}
 
-class PartnerFamilySerializer(serializers.Serializer):
+
+def family_data_withheld(family) -> bool:
+    """Partners get no personal data of a family without consent to share (withdrawn) or anonymised."""
+    return not family.consent_to_share or family.anonymised_at is not None
+
+
+class StaffFamilySerializer(serializers.Serializer):
     case_number = serializers.CharField()
     head_name = serializers.CharField()
     household_size = serializers.IntegerField()
@@ -15,6 +25,19 @@ class PartnerFamilySerializer(serializers.Serializer):
     destination_province = serializers.CharField(source="destination_province.code")
     destination_district = serializers.CharField()
     vulnerabilities = serializers.ListField(child=serializers.CharField())
+
+
+class PartnerFamilySerializer(StaffFamilySerializer):
+    data_withheld = serializers.SerializerMethodField()
+
+    def get_data_withheld(self, family) -> bool:
+        return family_data_withheld(family)
+
+    def to_representation(self, family):
+        data = super().to_representation(family)
+        if data["data_withheld"]:
+            data.update(WITHHELD_FAMILY)
+        return data
 
 
 class PartnerReferralSerializer(serializers.Serializer):
@@ -29,7 +52,17 @@ class PartnerReferralSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
     family = PartnerFamilySerializer()
 
+    def to_representation(self, referral):
+        data = super().to_representation(referral)
+        if family_data_withheld(referral.family):  # the case worker's note may name people too
+            data.update(WITHHELD_REFERRAL)
+        return data
+
 
 class StaffReferralSerializer(PartnerReferralSerializer):
     family_id = serializers.UUIDField()
     created_by = serializers.CharField(source="created_by.username")
+    family = StaffFamilySerializer()
+
+    def to_representation(self, referral):
+        return serializers.Serializer.to_representation(self, referral)
