@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("disbursements.urls")),
     path("", include("referrals.urls")),
     path("", include("reports.urls")),
+    path("", include("privacy.urls")),
 ]
 
 urlpatterns = [
@@ -25,4 +26,5 @@ urlpatterns = [
     path("", include("disbursements.web_urls")),
     path("", include("referrals.web_urls")),
     path("", include("reports.web_urls")),
+    path("", include("privacy.web_urls")),
 ]

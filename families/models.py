@@ -127,7 +127,12 @@ class Family(models.Model):
     # referral or payment request reopens it. Closed longer than RETENTION_CLOSED_CASE_DAYS: anonymised.
     case_closed_at = models.DateTimeField(null=True, blank=True, editable=False)
     case_closed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
     )
     anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -139,7 +144,9 @@ class Family(models.Model):
             models.Index(fields=["arrival_date", "crossing_point"], name="family_arrival_idx"),
             models.Index(fields=["-created_at", "id"], name="family_created_idx"),
             models.Index(
-                fields=["case_closed_at"], name="family_retention_idx", condition=Q(anonymised_at__isnull=True)
+                fields=["case_closed_at"],
+                name="family_retention_idx",
+                condition=Q(anonymised_at__isnull=True),
             ),
         ]
         constraints = [

@@ -36,9 +36,13 @@ CANNOT_MERGE_MERGED = "Family {case_number} is already merged into another famil
 WITHDRAW_CONSENT_SEPARATELY = (
     "Consent is withdrawn with 'Withdraw consent' on the family page, which also stops sharing with partners."
 )
-FAMILY_ANONYMISED = "Family {case_number} was anonymised under the retention policy: its record only counts in reports."
+FAMILY_ANONYMISED = (
+    "Family {case_number} was anonymised under the retention policy: its record only counts in reports."
+)
 CASE_ALREADY_CLOSED = "The case of family {case_number} is already closed."
-CASE_HAS_PAYMENT_IN_PROGRESS = "The support payment {reference} is still {status}: settle it before closing the case."
+CASE_HAS_PAYMENT_IN_PROGRESS = (
+    "The support payment {reference} is still {status}: settle it before closing the case."
+)
 CASE_HAS_OPEN_REFERRALS = "{count} referral(s) are not finished: close them before closing the case."
 # Payment and referral statuses that keep a case open (read through reverse relations: the registry never
 # imports the money or referral code).

@@ -165,13 +165,19 @@ def referrals_withhold_for_family(*, family: Family, actor: User) -> dict[str, i
     Returns the counts, for the caller's audit record.
     """
     closed = 0
-    for referral in Referral.objects.select_for_update().filter(family=family).exclude(status__in=Referral.FINAL):
+    for referral in (
+        Referral.objects.select_for_update().filter(family=family).exclude(status__in=Referral.FINAL)
+    ):
         previous = referral.status
         referral.status = Status.CLOSED
         referral.status_note = CLOSED_CONSENT_WITHDRAWN
         referral.save(update_fields=["status", "status_note", "updated_at"])
         ReferralEvent.objects.create(
-            referral=referral, from_status=previous, to_status=Status.CLOSED, actor=actor, note=CLOSED_CONSENT_WITHDRAWN
+            referral=referral,
+            from_status=previous,
+            to_status=Status.CLOSED,
+            actor=actor,
+            note=CLOSED_CONSENT_WITHDRAWN,
         )
         audit_record(
             actor=actor,

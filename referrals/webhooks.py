@@ -140,7 +140,9 @@ def _family_withheld(delivery) -> bool:
     from referrals.serializers import family_data_withheld
 
     referral_id = ((delivery.payload or {}).get("referral") or {}).get("id")
-    referral = Referral.objects.select_related("family").filter(pk=referral_id).first() if referral_id else None
+    referral = (
+        Referral.objects.select_related("family").filter(pk=referral_id).first() if referral_id else None
+    )
     return referral is not None and family_data_withheld(referral.family)
 
 
