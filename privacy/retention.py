@@ -211,8 +211,8 @@ def _anonymise_members(family_ids: list) -> dict:
 
 def _redact_payload(payload: dict) -> dict:
     referral = dict(payload.get("referral") or {})
-    referral.update(WITHHELD_REFERRAL)
-    referral["family"] = {**(referral.get("family") or {}), **WITHHELD_FAMILY, "data_withheld": True}
+    referral.update(WITHHELD_REFERRAL, family_data_withheld=True)
+    referral["family"] = {**(referral.get("family") or {}), **WITHHELD_FAMILY}
     return {**payload, "referral": referral}
 
 

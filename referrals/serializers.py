@@ -28,14 +28,9 @@ class StaffFamilySerializer(serializers.Serializer):
 
 
 class PartnerFamilySerializer(StaffFamilySerializer):
-    data_withheld = serializers.SerializerMethodField()
-
-    def get_data_withheld(self, family) -> bool:
-        return family_data_withheld(family)
-
     def to_representation(self, family):
         data = super().to_representation(family)
-        if data["data_withheld"]:
+        if family_data_withheld(family):
             data.update(WITHHELD_FAMILY)
         return data
 
@@ -51,10 +46,16 @@ class PartnerReferralSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     family = PartnerFamilySerializer()
+    # True when the family withdrew its consent to share (or was anonymised): the family's personal fields
+    # and the notes are then empty. The family object keeps exactly the contract's keys.
+    family_data_withheld = serializers.SerializerMethodField()
+
+    def get_family_data_withheld(self, referral) -> bool:
+        return family_data_withheld(referral.family)
 
     def to_representation(self, referral):
         data = super().to_representation(referral)
-        if family_data_withheld(referral.family):  # the case worker's note may name people too
+        if data["family_data_withheld"]:  # the case worker's note may name people too
             data.update(WITHHELD_REFERRAL)
         return data
 
