@@ -277,3 +277,13 @@ def test_two_concurrent_runs_anonymise_each_family_once(full_case):
     for family in families:
         assert AuditEvent.objects.filter(action="family.anonymised", target_id=str(family.pk)).count() == 1
     assert Family.objects.filter(pk__in=[f.pk for f in families], anonymised_at__isnull=True).count() == 0
+
+
+def test_the_nightly_task_runs_the_policy(full_case):
+    from privacy.tasks import retention_run_task
+
+    family = full_case()
+    assert retention_run_task.delay().get()["closed"] == 1
+    close_long_ago(family)
+    assert retention_run_task.delay().get()["anonymised"] == 1
+    assert AuditEvent.objects.get(action="family.anonymised").data["trigger"] == "scheduled"
