@@ -216,20 +216,29 @@ def _redact_payload(payload: dict) -> dict:
     return {**payload, "referral": referral}
 
 
-def _redact_audit(targets: dict[tuple[str, str], Any], per_family: dict) -> None:
+def _redact_audit(
+    targets: dict[tuple[str, str], Any], case_numbers: dict[str, Any], per_family: dict
+) -> None:
     by_type: dict[str, list[str]] = {}
     for target_type, target_id in targets:
         by_type.setdefault(target_type, []).append(target_id)
     condition = Q()
     for target_type, ids in by_type.items():
         condition |= Q(target_type=target_type, target_id__in=ids)
+    # A review of a possible duplicate is recorded on the other family; its note may name this one.
+    condition |= Q(action__startswith="duplicate.", data__candidate__in=list(case_numbers))
+    condition |= Q(action="family.merged", data__into__in=list(case_numbers))
     changed = []
-    for event in AuditEvent.objects.filter(condition).only("id", "target_type", "target_id", "data"):
+    for event in AuditEvent.objects.filter(condition).only(
+        "id", "target_type", "target_id", "action", "data"
+    ):
         data = redact(event.data or {})
         if data != event.data:
+            family_id = targets.get((event.target_type, event.target_id)) or case_numbers.get(
+                event.data.get("candidate") or event.data.get("into")
+            )
             event.data = data
             changed.append(event)
-            family_id = targets[(event.target_type, event.target_id)]
             per_family[family_id]["audit_events_redacted"] += 1
     AuditEvent.objects.bulk_update(changed, ["data"], batch_size=500)
 
@@ -292,7 +301,7 @@ def _anonymise(families: list[Family], *, now: datetime) -> dict:
     targets.update({("families.member", str(pk)): fid for pk, fid in members})
     targets.update({("referrals.referral", str(pk)): fid for pk, fid in referrals})
     targets.update({("disbursements.disbursement", str(pk)): fid for pk, fid in payments})
-    _redact_audit(targets, per_family)
+    _redact_audit(targets, {f.case_number: f.pk for f in families}, per_family)
     return per_family
 
 

@@ -109,6 +109,22 @@ def test_closed_case_past_retention_is_anonymised_everywhere(full_case, staff):
         assert value not in export, value
 
 
+def test_review_notes_recorded_on_the_other_family_are_removed(full_case):
+    family = full_case()
+    later = full_case(
+        index=1, finish_referral=False
+    )  # flagged as a possible duplicate of the first, kept open
+    review = AuditEvent.objects.get(action="duplicate.distinct", target_id=str(later.pk))
+    assert HEAD in review.data["note"]
+    retention_run()
+    close_long_ago(family)
+    retention_run()
+    review.refresh_from_db()
+    assert review.data["note"] == ANONYMISED and review.data["candidate"] == family.case_number
+    assert DuplicateFlag.objects.get(family=later, candidate=family).note == ""
+    assert not Family.objects.get(pk=later.pk).is_anonymised
+
+
 def test_case_closed_recently_is_kept(full_case):
     family = full_case()
     retention_run()
