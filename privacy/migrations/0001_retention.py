@@ -88,9 +88,9 @@ def remove_schedule(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0002_reference_organizations_and_audit_guard"),
-        ("referrals", "0005_periodic_tasks"),
-        ("disbursements", "0005_statements_requeue_schedule"),
-        ("families", "0007_case_closure_and_anonymisation"),
+        ("referrals", "0006_list_indexes"),
+        ("disbursements", "0006_list_indexes"),
+        ("families", "0008_case_closure_and_anonymisation"),
         ("django_celery_beat", "0018_improve_crontab_helptext"),
     ]
 
