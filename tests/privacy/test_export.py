@@ -82,3 +82,21 @@ def test_export_from_the_family_page(full_case, staff, client):
 
     client.force_login(staff["coordinator"])
     assert client.get(reverse("family-export", args=[family.pk, "json"])).status_code == 403
+
+
+def test_export_reads_a_fixed_number_of_queries(full_case, staff):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from privacy.selectors import family_subject_access_data
+    from referrals.services import referral_create
+
+    small, big = full_case(), full_case(index=1)
+    for service in ("food", "health", "legal"):
+        referral_create(family=big, organization_code="IOM", service_code=service, created_by=staff["worker"])
+    counts = []
+    for family in (small, big):
+        with CaptureQueriesContext(connection) as queries:
+            family_subject_access_data(family=family)
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
