@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -271,7 +272,12 @@ def family_import_template(request):
 
 @role_required(*IMPORT_ROLES)
 def family_import_detail(request, import_id):
-    return render(request, "families/import_detail.html", {"import": _own_import(request, import_id)})
+    """The import's page; htmx polls it for the progress fragment (HX-Request) until the import is done."""
+    fragment = bool(request.headers.get("HX-Request"))
+    template = "families/_import_progress.html" if fragment else "families/import_detail.html"
+    response = render(request, template, {"import": _own_import(request, import_id)})
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @role_required(*IMPORT_ROLES)

@@ -9,7 +9,7 @@ from accounts.models import Role
 from accounts.permissions import DUPLICATE_REVIEW_ROLES, REGISTRY_ROLES
 from families.selectors import family_list
 from reports.models import SituationReport
-from reports.selectors import payment_queues, registry_today
+from reports.selectors import finance_today, payment_queues, registry_today
 from reports.summary import summary
 
 REPORT_ROLES = (Role.COORDINATOR, Role.FINANCE, Role.ADMIN)
@@ -17,19 +17,32 @@ REPORT_ROLES = (Role.COORDINATOR, Role.FINANCE, Role.ADMIN)
 
 @login_required
 def home(request):
-    """The start page of each role: what a case worker or a finance officer has to do today."""
+    """The start page of each role.
+
+    Case workers: today's arrivals and the possible duplicates to review. Finance: the payment queues with
+    their sums and the exceptions to resolve. Coordinators: the charts (the reports dashboard).
+    """
     user = request.user
     if user.role == Role.PARTNER:
         return render(request, "reports/partner_home.html")
+    if user.role == Role.COORDINATOR:
+        return dashboard(request)
     if not user.has_role(*REGISTRY_ROLES):
         raise PermissionDenied
+    is_finance = user.has_role(Role.FINANCE, Role.ADMIN)
     context = {
-        **registry_today(),
-        "recent": family_list(actor=user).select_related("crossing_point").order_by("-created_at")[:10],
+        "today": timezone.localdate(),
+        "show_registry": user.role != Role.FINANCE,
         "can_review": user.has_role(*DUPLICATE_REVIEW_ROLES),
-        "payment_queues": payment_queues() if user.has_role(*REPORT_ROLES) else None,
+        "payment_queues": payment_queues() if is_finance else None,
+        "finance": finance_today() if is_finance else None,
         "can_see_reports": user.has_role(*REPORT_ROLES),
     }
+    if context["show_registry"]:
+        context.update(registry_today())
+        context["recent"] = (
+            family_list(actor=user).select_related("crossing_point").order_by("-created_at")[:10]
+        )
     return render(request, "reports/home.html", context)
 
 
