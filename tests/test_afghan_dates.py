@@ -75,7 +75,7 @@ def test_afdate_filter_shows_both_calendars():
         '<time datetime="2026-12-04">2026-12-04 <span class="alt">(13 Qaws 1405)</span></time>'
     )
     assert render("{{ d|afdate }}", "fa", d=day) == (
-        '<time datetime="2026-12-04">۱۳ قوس ۱۴۰۵ <span class="alt">(۲۰۲۶-۱۲-۰۴)</span></time>'
+        '<time datetime="2026-12-04">۱۳ قوس ۱۴۰۵ <span class="alt">(<bdi dir="ltr">۲۰۲۶-۱۲-۰۴</bdi>)</span></time>'
     )
     # A date-time is shown on the day it is in Kabul (UTC 21:00 is already the next morning there).
     late = datetime(2026, 12, 4, 21, 0, tzinfo=ZoneInfo("UTC"))

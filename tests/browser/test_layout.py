@@ -51,7 +51,7 @@ def test_phone_width_has_no_horizontal_scroll(worker_with_family, make_user, new
                 assert overflow <= 0, f"{path} ({lang}) is {overflow}px wider than a 360px screen"
                 checked.append(path)
             if lang == "ps" and user == worker:
-                shot(page, "360px-pashto-family-page", full_page=False)
+                shot(page, "360px-pashto-payments", full_page=False)
             page.context.close()
     assert len(checked) == 16
 

@@ -63,6 +63,9 @@ def afdate(value, arg=""):
         clock = localize_digits(clock)
     else:
         first, second = gregorian, solar
+    # The ISO date keeps its year-month-day order inside right-to-left text.
+    if uses_persian_digits():
+        second = format_html('<bdi dir="ltr">{}</bdi>', second)
     if clock:
         return format_html(
             '<time datetime="{}">{} <span class="alt">({})</span> {}</time>', iso, first, second, clock
