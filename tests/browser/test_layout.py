@@ -1,14 +1,16 @@
 """Phones, slow connections and no JavaScript: 360 px without sideways scrolling, light first loads, the
 registration form working with JavaScript off, and live progress of a long operation."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from disbursements.models import Statement
 from disbursements.services import disbursement_request
 from families.models import Family
+from reports.models import SituationReport
 
 PAGE_BUDGET_BYTES = 300 * 1024
 
@@ -144,3 +146,29 @@ def test_reconciliation_progress_updates_without_reload(make_user, new_context, 
     expect(page.locator(".card", has_text="matched, now paid").locator("strong")).to_have_text("7")
     assert page.evaluate("() => window.notReloaded") is True  # updated in place, not by a page reload
     assert page.locator("#statement-progress[hx-get]").count() == 0  # and polling stopped
+
+
+def test_situation_report_progress_and_produce_now(make_user, new_context, login):
+    """A report being produced shows as running and turns into download links in place; "Produce it now"
+    queues one (run at once here: Celery is eager in tests) and the page shows it when done."""
+    coordinator = make_user("coordinator")
+    today = timezone.localdate()
+    running = SituationReport.objects.create(
+        kind="weekly", period_start=today - timedelta(days=30), period_end=today - timedelta(days=24)
+    )
+    page = new_context("en").new_page()
+    login(page, coordinator)
+    page.goto("/reports/")
+    page.evaluate("() => { window.notReloaded = true; }")
+    row = page.locator("#reports tr", has_text="Weekly")
+    expect(row).to_contain_text("Running")
+    with page.expect_response(lambda r: r.request.headers.get("hx-request") == "true"):
+        pass
+    SituationReport.objects.filter(pk=running.pk).update(status="done", csv=b"x", xlsx=b"x")
+    expect(row.get_by_role("link", name="CSV (HXL)")).to_be_visible(timeout=10_000)
+    assert page.evaluate("() => window.notReloaded") is True
+
+    page.select_option("#report-kind", "daily")
+    page.get_by_role("button", name="Produce it now").click()
+    expect(page.locator("#reports tr", has_text="Daily").get_by_role("link", name="XLSX")).to_be_visible()
+    assert SituationReport.objects.get(kind="daily").status == SituationReport.Status.DONE
