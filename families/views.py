@@ -129,7 +129,9 @@ def family_detail(request, family_id):
         "flags": family.duplicate_flags.filter(status=DuplicateFlag.Status.OPEN).select_related("candidate"),
         "history": family_history(family=family).exclude(action="family.viewed")[:100],
         "can_review": request.user.has_role(*DUPLICATE_REVIEW_ROLES),
-        "can_request_payment": request.user.has_role(Role.CASE_WORKER, Role.FINANCE),
+        # One active support payment per family: no button once it is requested (a failed one is re-issued).
+        "can_request_payment": request.user.has_role(Role.CASE_WORKER, Role.FINANCE)
+        and not family.disbursements.filter(status__in=family.disbursements.model.ACTIVE_STATUSES).exists(),
         "can_refer": request.user.has_role(Role.CASE_WORKER, Role.ADMIN),
     }
     return render(request, "families/family_detail.html", context)

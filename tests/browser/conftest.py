@@ -131,6 +131,9 @@ def shot(request):
         page.screenshot(path=str(path), full_page=full_page)
         if docs and docs_name:
             DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.evaluate(
+                "() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); }"
+            )
             page.screenshot(path=str(DOCS_SCREENSHOTS / f"{docs_name}.png"), full_page=False)
         return path
 
