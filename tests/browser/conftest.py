@@ -15,10 +15,6 @@ from pathlib import Path
 
 import pytest
 
-# Playwright's sync API runs an event loop in the test thread; Django's ORM would then refuse the fixtures'
-# queries as "async unsafe", although they run synchronously in that thread.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 CHROMIUM = Path(os.environ.get("AIDCASE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--headless",
@@ -43,13 +39,21 @@ def _in_ci() -> bool:
 
 def pytest_collection_modifyitems(config, items):
     """Every test in this folder is a browser test on a transactional database (the live server's thread
-    must see what the test wrote), so the reference data fixture reloads crossing points and provinces."""
+    must see what the test wrote), so the reference data fixture reloads crossing points and provinces.
+
+    Browser tests run last: while Playwright is started, its event loop runs in the test thread (see
+    `_playwright`), and no other test should see that."""
     here = Path(__file__).parent
+    browser, others = [], []
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.browser)
             if item.get_closest_marker("django_db") is None:
                 item.add_marker(pytest.mark.django_db(transaction=True))
+            browser.append(item)
+        else:
+            others.append(item)
+    items[:] = others + browser
 
 
 @pytest.fixture(scope="session")
@@ -65,8 +69,19 @@ def _playwright():
         if _in_ci():
             raise
         pytest.skip("playwright is not installed: pip install -e '.[dev]'")
-    with sync_playwright() as playwright:
-        yield playwright
+    # Playwright's sync API keeps an event loop running in the test thread; Django would then refuse the
+    # tests' own (synchronous) queries as "async unsafe". Allowed only while Playwright runs, and never
+    # left in the environment of other tests (`check --deploy` rejects it).
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            yield playwright
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture(scope="session")
