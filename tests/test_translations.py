@@ -63,9 +63,15 @@ def test_every_message_is_translated(path):
             problems.append(f"fuzzy: {where}")
         if not entry["msgstr"] or any(not text.strip() for text in entry["msgstr"].values()):
             problems.append(f"untranslated: {where}")
-        wanted = sorted(PLACEHOLDER.findall(entry["msgid"]))
-        for text in entry["msgstr"].values():
-            if text and "python-format" in entry["flags"] and sorted(PLACEHOLDER.findall(text)) != wanted:
+        if "python-format" in entry["flags"]:
+            if "msgid_plural" in entry:
+                # Each plural form may use the singular's or the plural's placeholders, and nothing else.
+                allowed = set(PLACEHOLDER.findall(entry["msgid"] + entry["msgid_plural"]))
+                if any(set(PLACEHOLDER.findall(text)) - allowed for text in entry["msgstr"].values()):
+                    problems.append(f"unknown placeholder: {where}")
+            elif sorted(PLACEHOLDER.findall(entry["msgstr"][0])) != sorted(
+                PLACEHOLDER.findall(entry["msgid"])
+            ):
                 problems.append(f"placeholders differ: {where}")
     assert len(entries(path)) > 300
     assert not problems, "\n".join(problems)
