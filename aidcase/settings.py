@@ -90,6 +90,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # Afghan dates and digits (afdate, digits, amount) in every template.
+            "builtins": ["aidcase.core.templatetags.afghan"],
         },
     },
 ]

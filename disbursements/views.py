@@ -11,6 +11,7 @@ from django.db.models import Count, Sum
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -247,7 +248,15 @@ def statement_index(request):
 def statement_detail(request, statement_id):
     statement = get_object_or_404(Statement.objects.defer("content"), pk=statement_id)
     running = statement.status in (Statement.Status.QUEUED, Statement.Status.RUNNING)
-    return render(request, "disbursements/statement_detail.html", {"s": statement, "running": running})
+    # htmx polls the page for the progress fragment (HX-Request) while the statement is being reconciled.
+    template = (
+        "disbursements/_statement_progress.html"
+        if request.headers.get("HX-Request")
+        else "disbursements/statement_detail.html"
+    )
+    response = render(request, template, {"s": statement, "running": running})
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @role_required(Role.FINANCE, Role.ADMIN)

@@ -62,10 +62,14 @@ class FamilyForm(forms.Form):
         return dict(self.cleaned_data)
 
 
+# Names are typed in Arabic script (Dari, Pashto) or Latin script: each field takes the direction of its text.
+NAME_INPUT = forms.TextInput(attrs={"dir": "auto", "autocomplete": "off"})
+
+
 class MemberForm(forms.Form):
-    given_name = forms.CharField(label=_("Given name"), max_length=100)
-    father_name = forms.CharField(label=_("Father's name"), max_length=100)
-    family_name = forms.CharField(label=_("Family name"), max_length=100, required=False)
+    given_name = forms.CharField(label=_("Given name"), max_length=100, widget=NAME_INPUT)
+    father_name = forms.CharField(label=_("Father's name"), max_length=100, widget=NAME_INPUT)
+    family_name = forms.CharField(label=_("Family name"), max_length=100, required=False, widget=NAME_INPUT)
     sex = forms.ChoiceField(label=_("Sex"), choices=Sex.choices)
     date_of_birth = forms.DateField(
         label=_("Date of birth"), required=False, widget=forms.DateInput(attrs={"type": "date"})

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -133,7 +134,9 @@ def family_detail(request, family_id):
         "flags": family.duplicate_flags.filter(status=DuplicateFlag.Status.OPEN).select_related("candidate"),
         "history": family_history(family=family).exclude(action="family.viewed")[:100],
         "can_review": request.user.has_role(*DUPLICATE_REVIEW_ROLES),
-        "can_request_payment": request.user.has_role(Role.CASE_WORKER, Role.FINANCE),
+        # One active support payment per family: no button once it is requested (a failed one is re-issued).
+        "can_request_payment": request.user.has_role(Role.CASE_WORKER, Role.FINANCE)
+        and not family.disbursements.filter(status__in=family.disbursements.model.ACTIVE_STATUSES).exists(),
         "can_refer": request.user.has_role(Role.CASE_WORKER, Role.ADMIN),
         "can_protect": request.user.has_role(Role.CASE_WORKER, Role.ADMIN),
     }
@@ -281,7 +284,12 @@ def family_import_template(request):
 
 @role_required(*IMPORT_ROLES)
 def family_import_detail(request, import_id):
-    return render(request, "families/import_detail.html", {"import": _own_import(request, import_id)})
+    """The import's page; htmx polls it for the progress fragment (HX-Request) until the import is done."""
+    fragment = bool(request.headers.get("HX-Request"))
+    template = "families/_import_progress.html" if fragment else "families/import_detail.html"
+    response = render(request, template, {"import": _own_import(request, import_id)})
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @role_required(*IMPORT_ROLES)

@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from disbursements.models import Disbursement
+from disbursements.models import Disbursement, Discrepancy, PayoutBatch, Statement
 from families.models import DuplicateFlag, Family
 from reports.summary import local_day_bounds
 
@@ -35,3 +35,14 @@ def payment_queues() -> list[dict]:
         }
         for status, label in Disbursement.Status.choices
     ]
+
+
+def finance_today() -> dict:
+    """What finance has to act on besides the payment queues: exceptions, open batches, running statements."""
+    return {
+        "open_discrepancies": Discrepancy.objects.filter(resolved_at__isnull=True).count(),
+        "open_batches": PayoutBatch.objects.filter(status=PayoutBatch.Status.OPEN).count(),
+        "running_statements": Statement.objects.filter(
+            status__in=(Statement.Status.QUEUED, Statement.Status.RUNNING)
+        ).count(),
+    }
