@@ -137,9 +137,9 @@ class Names:
                 variants = [v.strip() for v in (row["variants"] or "").split("|") if v.strip()]
                 entry = (row["latin"], variants, row["arabic_script"])
                 (self.female if row["sex"] == "F" else self.male).append(entry)
-        # The first names of the table are the common ones: a Zipf-like preference.
-        self.male_w = list(accumulate(1 / (i + 3) for i in range(len(self.male))))
-        self.female_w = list(accumulate(1 / (i + 3) for i in range(len(self.female))))
+        # The first names of the table are the more common ones.
+        self.male_w = list(accumulate(1 / (i + 10) for i in range(len(self.male))))
+        self.female_w = list(accumulate(1 / (i + 10) for i in range(len(self.female))))
 
     @staticmethod
     def spell(rng: random.Random, entry) -> str:
@@ -155,7 +155,7 @@ class Names:
 
     def given(self, rng: random.Random, sex: str) -> tuple:
         """A (possibly compound, e.g. Gul Ahmad, Noor Mohammad) name as its table entries."""
-        if sex == "M" and rng.random() < 0.6:
+        if sex == "M" and rng.random() < 0.85:
             return (self.pick(rng, "M"), self.pick(rng, "M"))
         return (self.pick(rng, sex),)
 
@@ -170,7 +170,7 @@ class HouseholdMaker:
         self.rng = random.Random(seed)
         self.names = Names()
         self.end = end
-        self.tazkira = 0
+        self.tazkira = (seed * 7919 % 449) * 10**8  # documents of different seeds never collide
 
     def _age(self, low: int, high: int) -> int:
         return self.rng.randint(low, high)
@@ -179,12 +179,12 @@ class HouseholdMaker:
         rng = self.rng
         dob = None
         if age < 18 and rng.random() < 0.35:  # children often have a date of birth, adults an estimate
-            dob = date(arrival.year - age, rng.randint(1, 12), rng.randint(1, 28))
+            dob = arrival - timedelta(days=365 * age + rng.randrange(0, 365))
         tazkira = ""
         if age >= 18 and rng.random() < 0.4:
             self.tazkira += 1
-            t = self.tazkira
-            tazkira = f"{1380 + t % 45}-{(t // 45) % 10000:04d}-{(t * 7919) % 100000:05d}"
+            t, rest = self.tazkira % 45, self.tazkira // 45
+            tazkira = f"{1380 + t}-{rest // 100000 % 10000:04d}-{rest % 100000:05d}"
         vulns = []
         pool = CHILD_VULNERABILITIES if age < 18 else ADULT_VULNERABILITIES
         if rng.random() < 0.06:
