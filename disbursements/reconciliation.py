@@ -122,8 +122,26 @@ def statements_requeue(*, older_than_seconds: int = 120) -> int:
 # --- parsing ----------------------------------------------------------------------------------------
 
 
-def _parse_line(line_no: int, row: list[str]) -> StatementLine:
-    line = StatementLine(line_no=line_no)
+class _Line:
+    """A parsed line on its way to COPY: a StatementLine model instance per line cost most of the parsing."""
+
+    __slots__ = ("line_no", "reference", "amount", "paid", "paid_at", "outcome", "message", "statement_id")
+
+    def __init__(self, line_no: int) -> None:
+        self.line_no = line_no
+        self.reference, self.amount, self.paid, self.paid_at, self.outcome, self.message = (
+            "",
+            None,
+            None,
+            None,
+            "",
+            "",
+        )
+        self.statement_id = None
+
+
+def _parse_line(line_no: int, row: list[str]) -> _Line:
+    line = _Line(line_no)
     cells = [c.strip() for c in row]
     if len(cells) < len(HEADER):
         line.reference = cells[0][:64] if cells else ""
@@ -181,7 +199,7 @@ def _load_lines(statement: Statement) -> int:
         if not any(cell.strip() for cell in row):
             continue  # blank line: not a data line
         line = _parse_line(index, row)
-        line.statement = statement
+        line.statement_id = statement.pk
         batch.append(line)
         total += 1
         if len(batch) >= BATCH:
@@ -194,12 +212,14 @@ def _load_lines(statement: Statement) -> int:
 COPY_COLUMNS = ("statement_id", "line_no", "reference", "amount", "paid", "paid_at", "outcome", "message")
 
 
-def _insert_lines(lines: list[StatementLine]) -> None:
+def _insert_lines(lines: list[_Line]) -> None:
     """COPY on PostgreSQL (several times faster than INSERT for 300,000 lines), bulk_create elsewhere."""
     if not lines:
         return
     if connection.vendor != "postgresql":
-        StatementLine.objects.bulk_create(lines)
+        StatementLine.objects.bulk_create(
+            [StatementLine(**{name: getattr(line, name) for name in _Line.__slots__}) for line in lines]
+        )
         return
     connection.ensure_connection()
     with connection.connection.cursor() as cursor:
