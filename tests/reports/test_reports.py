@@ -173,3 +173,17 @@ def test_weekly_report_median_days_from_referral_to_acceptance(activity, make_us
     spin_boldak = next(r for r in rows if r["crossing_point"] == "SPIN_BOLDAK")
     assert spin_boldak["median_days_referral_to_acceptance"] == "2.5"
     assert all(r["median_days_referral_to_acceptance"] == "" for r in rows if r is not spin_boldak)
+
+
+@pytest.mark.django_db
+def test_registered_today_counts_the_local_calendar_day(register_family):
+    from datetime import datetime, time
+
+    from families.models import Family
+    from reports.selectors import registry_today
+
+    today_family, yesterday_family = register_family(), register_family(given="K")
+    midnight = timezone.make_aware(datetime.combine(timezone.localdate(), time.min))
+    Family.objects.filter(pk=today_family.pk).update(created_at=midnight)
+    Family.objects.filter(pk=yesterday_family.pk).update(created_at=midnight - timedelta(seconds=1))
+    assert registry_today()["registered_today"] == 1
