@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "disbursements",
     "referrals",
     "reports",
+    "grievances",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -278,6 +280,9 @@ SPECTACULAR_SETTINGS = {
         "DuplicateFlagStatusEnum": "families.models.DuplicateFlag.Status",
         "WebhookDeliveryStatusEnum": "referrals.models.WebhookDelivery.Status",
         "FamilyStatusEnum": "families.models.Family.Status",
+        "GrievanceStatusEnum": "grievances.models.Grievance.Status",
+        "GrievanceChannelEnum": "grievances.models.Grievance.Channel",
+        "GrievanceIntakeChannelEnum": ["in_person", "hotline"],
     },
 }
 
@@ -289,6 +294,10 @@ RECONCILIATION_MAX_UPLOAD_BYTES = env.int("RECONCILIATION_MAX_UPLOAD_BYTES", def
 DATA_UPLOAD_MAX_MEMORY_SIZE = RECONCILIATION_MAX_UPLOAD_BYTES + 1024 * 1024
 # Score (0-100) from which a registered family is reported as a possible duplicate.
 DUPLICATE_SCORE_THRESHOLD = env.int("DUPLICATE_SCORE_THRESHOLD", default=85)
+# Personal data of a case closed longer than this is anonymised (privacy/retention.py).
+RETENTION_CLOSED_CASE_DAYS = env.int("RETENTION_CLOSED_CASE_DAYS", default=730)
+if RETENTION_CLOSED_CASE_DAYS < 1:
+    raise ImproperlyConfigured("RETENTION_CLOSED_CASE_DAYS must be a positive number of days.")
 
 LOGGING = {
     "version": 1,
@@ -307,6 +316,19 @@ SPREADSHEET_MAX_INFLATED_BYTES = env.int("SPREADSHEET_MAX_INFLATED_BYTES", defau
 FAMILY_IMPORT_MAX_UPLOAD_BYTES = env.int("FAMILY_IMPORT_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
 FAMILY_IMPORT_MAX_ROWS = env.int("FAMILY_IMPORT_MAX_ROWS", default=500_000)
 FAMILY_IMPORT_INLINE_BYTES = env.int("FAMILY_IMPORT_INLINE_BYTES", default=256 * 1024)
+
+# Complaints: hours from raising (or reopening) a complaint to its due date, per priority.
+GRIEVANCE_SLA_HOURS = {"urgent": 24, "high": 72, "medium": 7 * 24, "low": 14 * 24}
+try:
+    for _item in filter(None, env.str("GRIEVANCE_SLA_HOURS", default="").replace(" ", "").split(",")):
+        _priority, _hours = _item.split("=")
+        GRIEVANCE_SLA_HOURS[_priority] = int(_hours)
+except ValueError:
+    GRIEVANCE_SLA_HOURS = {}
+if set(GRIEVANCE_SLA_HOURS) != {"urgent", "high", "medium", "low"} or min(GRIEVANCE_SLA_HOURS.values()) < 1:
+    raise ImproperlyConfigured(
+        "GRIEVANCE_SLA_HOURS takes hours per priority, e.g. urgent=24,high=72,medium=168,low=336."
+    )
 
 # Bumped with each release that changes the offline registration page, so devices fetch the new one.
 OFFLINE_CACHE_VERSION = env.str("OFFLINE_CACHE_VERSION", default="1")

@@ -36,6 +36,8 @@ from families.models import (
     Province,
 )
 from families.services import MemberInput, family_register
+from grievances.models import PdvRound, PdvSample
+from grievances.services import grievance_create
 from referrals.models import ServiceType
 from referrals.services import referral_create, referral_transition, webhook_endpoint_create
 from reports.models import SituationReport
@@ -43,7 +45,7 @@ from tests.factories import _father, _given
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
-PROJECT_APPS = {"accounts", "families", "disbursements", "referrals", "reports"}
+PROJECT_APPS = {"accounts", "families", "disbursements", "referrals", "reports", "grievances"}
 SMALL, MORE = 3, 9  # three: every kind of row (requested, approved, batched payment) from the start
 _seq = itertools.count(1)
 
@@ -73,6 +75,11 @@ class World:
         self.focus = self._family(
             next(_seq), self.users["case_worker"], CrossingPoint.objects.get(code="TORKHAM")
         )
+        # One verification round whose sample grows by one family each time.
+        self.pdv_round = PdvRound.objects.create(
+            paid_from=date(2026, 11, 1), paid_to=date(2026, 11, 30), seed=1, population_size=1000,
+            sample_size=100, created_by=self.users["finance"],
+        )  # fmt: skip
 
     def _family(self, i: int, maker, crossing_point) -> Family:
         def member(relationship, given, sex="M", **kw):
@@ -147,6 +154,14 @@ class World:
         SituationReport.objects.create(
             kind="daily", period_start=day, period_end=day, status="done", totals={"families": i}
         )
+        grievance_create(
+            family=family, category="wrong_amount", description=f"Complaint {i}", created_by=maker,
+            sensitive=bool(k % 2), assigned_to=maker if k % 2 == 0 else None,
+        )  # fmt: skip
+        PdvSample.objects.create(round=self.pdv_round, position=i, disbursement=payment, family=family)
+        PdvRound.objects.create(
+            paid_from=day, paid_to=day, seed=i, population_size=10, sample_size=10, created_by=finance
+        )
         kobo_form = KoboForm.objects.create(asset_uid=f"asset{i}", name=f"Form {i}", import_as=maker)
         KoboSubmission.objects.create(form=kobo_form, uuid=f"sub-{i}", status="registered", family=family)
 
@@ -213,6 +228,19 @@ LIST_CASES = [
         lambda r: len(r.json()["referrals"]["by_organization"]),
         kind="api",
     ),
+    Case("api-grievances", "case_worker", _results, kind="api"),
+    Case(
+        "api-grievances",
+        "coordinator",
+        _results,
+        query="category=wrong_amount&active=true",
+        kind="api",
+        id="api-grievances-filtered",
+    ),  # fmt: skip
+    Case("api-pdv-rounds", "finance", _results, kind="api"),
+    Case(
+        "api-pdv-samples", "case_worker", _results, kind="api", kwargs={"round_id": lambda w: w.pdv_round.pk}
+    ),
     # Pages
     Case("home", "case_worker", TABLE_ROW, id="home-case-worker"),
     Case("home", "finance", TABLE_ROW, id="home-finance"),
@@ -227,6 +255,15 @@ LIST_CASES = [
     Case("referral-overview", "coordinator", TABLE_ROW),
     Case("family-import", "case_worker", TABLE_ROW),
     Case("report-dashboard", "coordinator", TABLE_ROW),
+    Case("grievance-index", "case_worker", TABLE_ROW),
+    Case("pdv-index", "coordinator", TABLE_ROW),
+    Case(
+        "pdv-detail",
+        "case_worker",
+        TABLE_ROW,
+        query="show=all",
+        kwargs={"round_id": lambda w: w.pdv_round.pk},
+    ),
 ]
 
 ADMIN_CASES = {
@@ -241,6 +278,9 @@ ADMIN_CASES = {
     "families.KoboForm",
     "families.KoboSubmission",
     "referrals.ServiceType",
+    "grievances.Grievance",
+    "grievances.GrievanceEvent",
+    "grievances.PdvRound",
 }
 
 # Routes that are not lists, and why.
@@ -252,6 +292,12 @@ NOT_LISTS = {
     "login": "form",
     "logout": "POST only",
     "api-family-detail": "one family (members prefetched)",
+    "api-family-export": "one family's export: a fixed number of queries (prefetched), tests/privacy",
+    "family-export": "one family's export: a fixed number of queries (prefetched), tests/privacy",
+    "api-family-consent-withdraw": "action",
+    "family-consent-withdraw": "action (and its confirmation page)",
+    "api-family-close": "action",
+    "family-case-close": "action (and its confirmation page)",
     "api-duplicate-resolve": "action",
     "api-family-disbursements": "POST only",
     "api-disbursement-detail": "one payment",
@@ -288,6 +334,13 @@ NOT_LISTS = {
     "referral-create": "POST only",
     "referral-close": "POST only",
     "report-download": "file download",
+    "api-grievance-detail": "one complaint with its history and payment",
+    "api-grievance-status": "action",
+    "api-pdv-round-detail": "one round and its report (aggregates)",
+    "api-pdv-answer": "action",
+    "grievance-detail": "one complaint with its history and payment",
+    "grievance-new": "form",
+    "pdv-answer": "form",
 }
 
 

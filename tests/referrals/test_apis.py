@@ -5,6 +5,7 @@ import pytest
 from django.core.cache import cache
 
 from accounts.models import AuditEvent
+from families.models import Family
 from families.services import MemberInput
 from referrals.apis import PartnerKeyThrottle
 from referrals.models import Referral, ReferralEvent
@@ -314,6 +315,9 @@ def test_partner_list_gives_exactly_the_serializers_representation(people, make_
     ]  # fmt: skip
     make_referral(members=members, phone="+93700123456")
     make_referral(given="Wali")
+    withdrawn = make_referral(given="Zarmina", phone="+93700123457")
+    # A family that withdrew its consent: its personal data is withheld from partners.
+    Family.objects.filter(pk=withdrawn.family_id).update(consent_to_share=False)
     _, unhcr = people["unhcr"]
     listed = unhcr.get("/api/v1/referrals/").json()["results"]
     expected = [
@@ -321,7 +325,9 @@ def test_partner_list_gives_exactly_the_serializers_representation(people, make_
         for r in Referral.objects.filter(organization__code="UNHCR").order_by("updated_at", "id")
     ]
     assert listed == expected
-    assert len(listed) == 2
+    assert len(listed) == 3
+    assert [r["family_data_withheld"] for r in listed].count(True) == 1
+    assert next(r for r in listed if r["family_data_withheld"])["family"]["phone"] == ""
 
 
 def test_every_referral_of_a_page_is_logged_once(people, make_referral):
