@@ -29,6 +29,23 @@ def audit_record(
     )
 
 
+def audit_records(*, actor: User | None, events: list[tuple[str, models.Model, dict[str, Any]]]) -> None:
+    """Append several audit events (action, target, data) with one INSERT, in the caller's transaction."""
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                actor=actor if actor is not None and actor.pk else None,
+                actor_username=getattr(actor, "username", "") or "",
+                action=action,
+                target_type=target._meta.label_lower,
+                target_id=str(target.pk),
+                data=data or {},
+            )
+            for action, target, data in events
+        ]
+    )
+
+
 def audit_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     """{field: [old, new]} for the fields whose value changed, JSON-ready."""
     return {k: [_jsonable(before.get(k)), _jsonable(v)] for k, v in after.items() if before.get(k) != v}

@@ -1,43 +1,22 @@
-"""Shared pieces of the benchmarks: a throw-away PostgreSQL database, bulk loading in SQL, gunicorn, timing."""
+"""Shared pieces of the benchmarks: a throw-away PostgreSQL database, gunicorn, an HTTP load driver, timing."""
 
+import http.client
 import os
 import secrets
 import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 SECRET = secrets.token_urlsafe(60)
-
-
-# Families with their heads, in one statement each (needs a user named bench-loader).
-LOAD_FAMILIES = """
-WITH cp AS (SELECT array_agg(id ORDER BY id) ids FROM families_crossingpoint),
-     pr AS (SELECT array_agg(id ORDER BY id) ids FROM families_province),
-     u AS (SELECT id FROM accounts_user WHERE username = 'bench-loader')
-INSERT INTO families_family (id, case_number, status, crossing_point_id, arrival_date, origin_location,
-    documentation_status, return_type, destination_province_id, destination_district, phone, consent_to_share,
-    vulnerabilities, household_size, head_name, head_name_key, head_birth_year, created_by_id, created_at,
-    updated_at)
-SELECT md5('f' || g)::uuid, 'BEN-2026-' || lpad(g::text, 7, '0'), 'active',
-       cp.ids[1 + g % array_length(cp.ids, 1)], date '2024-11-25' + (g % 730), '', 'undocumented', 'deported',
-       pr.ids[1 + g % 34], '', '+9370' || lpad((g % 10000000)::text, 7, '0'), g % 7 <> 0, '[]'::jsonb,
-       1 + g % 9, 'Name' || g || ' Father' || (g % 997), 'nm' || g || ' fthr' || (g % 997), 1950 + g % 55,
-       u.id, now(), now()
-FROM generate_series(1, {n}) g, cp, pr, u;
-INSERT INTO families_member (id, family_id, given_name, father_name, family_name, sex, age_years, birth_year,
-    relationship, tazkira_number, tazkira_key, vulnerabilities, name_key, position)
-SELECT md5('m' || g)::uuid, md5('f' || g)::uuid, 'Name' || g, 'Father' || (g % 997), '', 'M', 30, 1950 + g % 55,
-       'head', '', '', '[]'::jsonb, 'nm' || g || ' fthr' || (g % 997), 0
-FROM generate_series(1, {n}) g;
-ANALYZE;
-"""
 
 
 def bench_env(db_name: str) -> dict:
@@ -75,9 +54,7 @@ def fresh_database(db_name: str) -> dict:
 
 
 def django_setup(env: dict) -> None:
-    os.environ.update(
-        {k: v for k, v in env.items() if k in {"DATABASE_URL", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
-    )
+    os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aidcase.settings")
     sys.path.insert(0, str(ROOT))
     import django
@@ -123,3 +100,41 @@ def percentile(values: list[float], p: float) -> float:
 
 def summary(label: str, runs: list[float], unit: str) -> str:
     return f"{label:<44} median {statistics.median(runs):>9.1f} {unit}  (min {min(runs):.1f}, max {max(runs):.1f}, {len(runs)} runs)"
+
+
+def drive(base: str, jobs: list[tuple], clients: int) -> tuple[float, list[float], dict[int, int]]:
+    """Send each (method, path, key, body) once from `clients` threads on keep-alive connections.
+
+    Returns the wall-clock seconds, each request's latency and the count per status code."""
+    host = urlparse(base)
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def worker(chunk):
+        conn = http.client.HTTPConnection(host.hostname, host.port, timeout=120)
+        mine = []
+        for method, path, key, body in chunk:
+            headers = {"Authorization": f"Bearer {key}"}
+            if body is not None:
+                headers["Content-Type"] = "application/json"
+            start = time.perf_counter()
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            content = response.read()
+            mine.append((time.perf_counter() - start, response.status))
+            if response.status >= 400 and len(mine) < 3:
+                print(f"    {method} {path}: {response.status} {content[:300]!r}", file=sys.stderr)
+        conn.close()
+        with lock:
+            for elapsed, code in mine:
+                latencies.append(elapsed)
+                statuses[code] = statuses.get(code, 0) + 1
+
+    threads = [threading.Thread(target=worker, args=(jobs[i::clients],)) for i in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - start, latencies, statuses

@@ -113,19 +113,16 @@ def find_possible_duplicates(applicant: Applicant, *, threshold: int | None = No
                 "family_id", flat=True
             )
         )
-    families = Family.objects.filter(id__in=ids).select_related("crossing_point").prefetch_related("members")
-    matches = [
-        m
-        for m in (
-            score_candidate(
-                applicant,
-                f,
-                next((p for p in f.members.all() if p.relationship == "head"), None),
-                tazkira_hits,
-            )
-            for f in families
+    families = Family.objects.filter(id__in=ids).select_related("crossing_point")
+    # Only the heads are scored: loading every member of up to 150 candidates cost more than the scoring.
+    heads = {
+        m.family_id: m
+        for m in Member.objects.filter(family_id__in=ids, relationship="head").only(
+            "family_id", "given_name", "father_name"
         )
-        if m
+    }
+    matches = [
+        m for m in (score_candidate(applicant, f, heads.get(f.id), tazkira_hits) for f in families) if m
     ]
     matches = [m for m in matches if is_reportable(m, threshold)]
     return sorted(matches, key=lambda m: (-m.score, m.family.case_number))

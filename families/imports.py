@@ -328,7 +328,7 @@ def _household_fields(household: Household, row: dict[str, str], reference: _Ref
         "documentation_status",
     )  # fmt: skip
     household.return_type = _choice(
-        row["return_type"].lower(), ReturnType.values, "return type", errors, "return_type"
+        row["return_type"].lower(), RETURN_TYPES, "return type", errors, "return_type"
     )
 
 

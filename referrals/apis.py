@@ -24,7 +24,12 @@ from referrals.selectors import (
     webhook_delivery_list,
     webhook_endpoint_list,
 )
-from referrals.serializers import PartnerReferralSerializer, StaffReferralSerializer
+from referrals.serializers import (
+    PARTNER_VALUES,
+    PartnerReferralSerializer,
+    StaffReferralSerializer,
+    partner_referral_from_values,
+)
 from referrals.services import (
     referral_create,
     referral_transition,
@@ -174,11 +179,15 @@ class ReferralListApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         paginator = CursorPagination()
-        page = paginator.paginate_queryset(
-            referral_list(actor=request.user, **filters.validated_data), request, view=self
-        )
-        partner_reads_record(actor=request.user, referrals=page, endpoint="referrals_list")
-        return paginator.get_paginated_response(_serializer_for(request.user)(page, many=True).data)
+        referrals = referral_list(actor=request.user, **filters.validated_data)
+        if request.user.role == Role.PARTNER:  # the sync path: plain rows, no model instances
+            page = paginator.paginate_queryset(
+                referrals.values(*PARTNER_VALUES, "family_id"), request, view=self
+            )
+            partner_reads_record(actor=request.user, referrals=page, endpoint="referrals_list")
+            return paginator.get_paginated_response([partner_referral_from_values(row) for row in page])
+        page = paginator.paginate_queryset(referrals, request, view=self)
+        return paginator.get_paginated_response(StaffReferralSerializer(page, many=True).data)
 
 
 class ReferralDetailApi(APIView):

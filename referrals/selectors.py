@@ -1,6 +1,8 @@
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from accounts.models import AuditEvent, Role, User
 from referrals.models import Referral, WebhookDelivery, WebhookEndpoint
@@ -32,9 +34,32 @@ def referral_list(
     return qs
 
 
-def partner_reads_record(*, actor: User, referrals: list[Referral], endpoint: str) -> None:
-    """Access log: which partner user read which family's data, when, through which call."""
+# One statement for a page's access log (100 rows): building 100 model instances cost more than the page read.
+_READS_SQL = """
+INSERT INTO accounts_auditevent (uuid, created_at, actor_id, actor_username, action, target_type, target_id, data)
+SELECT gen_random_uuid(), %s, %s, %s, 'family.read_by_partner', 'families.family', r.family_id::text,
+       jsonb_build_object('referral', r.id::text, 'organization', %s::text, 'endpoint', %s::text)
+FROM unnest(%s::uuid[], %s::uuid[]) WITH ORDINALITY AS r(id, family_id, n) ORDER BY r.n
+"""
+
+
+def partner_reads_record(*, actor: User, referrals: list, endpoint: str) -> None:
+    """Access log: which partner user read which family's data, when, through which call.
+
+    `referrals`: Referral objects, or `.values()` rows with `id` and `family_id`."""
     if not actor.has_role(Role.PARTNER) or not referrals:
+        return
+    if isinstance(referrals[0], dict):
+        pairs = [(r["id"], r["family_id"]) for r in referrals]
+    else:
+        pairs = [(r.pk, r.family_id) for r in referrals]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _READS_SQL,
+                [timezone.now(), actor.pk, actor.username, actor.organization.code, endpoint,
+                 [p[0] for p in pairs], [p[1] for p in pairs]],
+            )  # fmt: skip
         return
     AuditEvent.objects.bulk_create(
         [
@@ -43,10 +68,10 @@ def partner_reads_record(*, actor: User, referrals: list[Referral], endpoint: st
                 actor_username=actor.username,
                 action="family.read_by_partner",
                 target_type="families.family",
-                target_id=str(r.family_id),
-                data={"referral": str(r.pk), "organization": actor.organization.code, "endpoint": endpoint},
+                target_id=str(family_id),
+                data={"referral": str(pk), "organization": actor.organization.code, "endpoint": endpoint},
             )
-            for r in referrals
+            for pk, family_id in pairs
         ]
     )
 

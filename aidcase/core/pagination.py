@@ -102,7 +102,12 @@ class CursorPagination(pagination.BasePagination):
         if len(rows) > limit:
             rows = rows[:limit]
             last = rows[-1]
-            self.next_cursor = self._encode_cursor([getattr(last, name.lstrip("-")) for name in ordering])
+            self.next_cursor = self._encode_cursor(
+                [
+                    last[n] if isinstance(last, dict) else getattr(last, n)
+                    for n in (o.lstrip("-") for o in ordering)
+                ]
+            )
         return rows
 
     def get_next_link(self) -> str | None:

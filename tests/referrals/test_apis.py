@@ -5,6 +5,7 @@ import pytest
 from django.core.cache import cache
 
 from accounts.models import AuditEvent
+from families.models import Family
 from families.services import MemberInput
 from referrals.apis import PartnerKeyThrottle
 from referrals.models import Referral, ReferralEvent
@@ -301,3 +302,43 @@ def test_revoked_key_is_401(people):
     user, unhcr = people["unhcr"]
     api_keys_revoke(user=user)
     assert unhcr.get("/api/v1/referrals/").status_code == 401
+
+
+def test_partner_list_gives_exactly_the_serializers_representation(people, make_referral):
+    """The partner list builds its rows from .values() for speed; the webhook payloads use the serializer."""
+    from referrals.serializers import PartnerReferralSerializer
+
+    members = [
+        MemberInput(given_name="Gul", father_name="Ahmad", sex="F", relationship="head", age_years=40,
+                    vulnerabilities=["disability"]),
+        MemberInput(given_name="Wali", father_name="Gul", sex="M", relationship="child", age_years=7),
+    ]  # fmt: skip
+    make_referral(members=members, phone="+93700123456")
+    make_referral(given="Wali")
+    withdrawn = make_referral(given="Zarmina", phone="+93700123457")
+    # A family that withdrew its consent: its personal data is withheld from partners.
+    Family.objects.filter(pk=withdrawn.family_id).update(consent_to_share=False)
+    _, unhcr = people["unhcr"]
+    listed = unhcr.get("/api/v1/referrals/").json()["results"]
+    expected = [
+        json.loads(json.dumps(PartnerReferralSerializer(r).data))
+        for r in Referral.objects.filter(organization__code="UNHCR").order_by("updated_at", "id")
+    ]
+    assert listed == expected
+    assert len(listed) == 3
+    assert [r["family_data_withheld"] for r in listed].count(True) == 1
+    assert next(r for r in listed if r["family_data_withheld"])["family"]["phone"] == ""
+
+
+def test_every_referral_of_a_page_is_logged_once(people, make_referral):
+    referrals = [make_referral(given=f"N{i}") for i in range(3)]
+    user, unhcr = people["unhcr"]
+    assert unhcr.get("/api/v1/referrals/?limit=2").status_code == 200
+    events = AuditEvent.objects.filter(action="family.read_by_partner", actor=user)
+    first_two = sorted(referrals, key=lambda r: (r.updated_at, r.pk))[:2]
+    assert sorted((e.target_id, e.data["referral"]) for e in events) == sorted(
+        (str(r.family_id), str(r.pk)) for r in first_two
+    )
+    assert {(e.actor_username, e.target_type, e.data["organization"]) for e in events} == {
+        (user.username, "families.family", "UNHCR")
+    }

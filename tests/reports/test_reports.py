@@ -159,6 +159,23 @@ def test_scheduled_report_runs_on_a_real_worker(celery_worker, activity):  # noq
 
 
 @pytest.mark.django_db
+def test_weekly_report_median_days_from_referral_to_acceptance(activity, make_user):
+    worker, partner = make_user("case_worker"), make_user("partner", org="UNHCR")
+    second = referral_create(
+        family=activity[2], organization_code="UNHCR", service_code="shelter", created_by=worker
+    )
+    referral_transition(referral=second, target="accepted", actor=partner)
+    # Sent two and three days before they were accepted (history rows are append-only; referrals are not).
+    first = Referral.objects.get(family=activity[2], organization__code="IOM")
+    for referral, days in ((first, 2), (second, 3)):
+        Referral.objects.filter(pk=referral.pk).update(created_at=referral.created_at - timedelta(days=days))
+    rows = _csv_rows(bytes(situation_report_generate(kind="weekly", today=TODAY).csv))
+    spin_boldak = next(r for r in rows if r["crossing_point"] == "SPIN_BOLDAK")
+    assert spin_boldak["median_days_referral_to_acceptance"] == "2.5"
+    assert all(r["median_days_referral_to_acceptance"] == "" for r in rows if r is not spin_boldak)
+
+
+@pytest.mark.django_db
 def test_registered_today_counts_the_local_calendar_day(register_family):
     from datetime import datetime, time
 
