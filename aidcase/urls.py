@@ -26,3 +26,8 @@ urlpatterns = [
     path("", include("referrals.web_urls")),
     path("", include("reports.web_urls")),
 ]
+
+handler400 = "aidcase.core.errors.bad_request"
+handler403 = "aidcase.core.errors.permission_denied"
+handler404 = "aidcase.core.errors.page_not_found"
+handler500 = "aidcase.core.errors.server_error"
