@@ -241,11 +241,13 @@ class PaymentLifecycle(RuleBasedStateMachine):
         batch_export(batch=batch, exported_by=self.people[2])
         return d
 
-    @rule(payment=payments, actor=FINANCE)
-    def approve(self, payment, actor):
+    @rule(payment=payments, actor=FINANCE, by_requester=st.booleans())
+    def approve(self, payment, actor, by_requester):
+        """`by_requester`: the person who requested the payment tries to approve it (four-eyes)."""
         from disbursements.services import disbursement_approve
 
-        user, current = self.people[actor], self._fresh(payment)
+        current = self._fresh(payment)
+        user = current.requested_by if by_requester else self.people[actor]
         if user.role != "finance" or current.requested_by_id == user.pk:
             expected = "forbidden"  # finance only, and never the requester (four-eyes)
         else:
