@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "disbursements",
     "referrals",
     "reports",
+    "grievances",
 ]
 
 MIDDLEWARE = [
@@ -71,6 +72,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "aidcase.core.replica.PrimaryPinMiddleware",
 ]
 
 ROOT_URLCONF = "aidcase.urls"
@@ -103,6 +105,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"timeout": 20}
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 
+# An optional streaming replica of the primary: report queries and partner pulls read from it
+# (aidcase/core/replica.py), unless it is down or lags more than REPLICA_MAX_LAG_SECONDS.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {
+        **env.db_url_config(DATABASE_REPLICA_URL),
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": True,
+        # A replica that does not answer quickly is skipped, not waited for.
+        "OPTIONS": {"connect_timeout": env.int("REPLICA_CONNECT_TIMEOUT", default=2)},
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["aidcase.core.replica.PrimaryReplicaRouter"]
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=30)
+REPLICA_CHECK_SECONDS = env.float("REPLICA_CHECK_SECONDS", default=5)
+# After a change, its user reads from the primary for this long (read your own writes across requests).
+REPLICA_PIN_SECONDS = env.int("REPLICA_PIN_SECONDS", default=10)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
@@ -129,14 +149,21 @@ AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 
 # --- Redis, cache, Celery ---------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Several installations (or test runs) on one Redis: prefixes cache keys, queue names and the beat lock.
+REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": REDIS_KEY_PREFIX,
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
-CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -147,7 +174,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
+# Queues per workload (aidcase/celery.py): bulk (reconciliation, imports), webhooks, reports, housekeeping.
+CELERY_QUEUE_PREFIX = REDIS_KEY_PREFIX
+CELERY_TASK_QUEUES = {
+    f"{CELERY_QUEUE_PREFIX}{name}": {} for name in ("bulk", "webhooks", "reports", "housekeeping")
+}
+CELERY_TASK_DEFAULT_QUEUE = f"{CELERY_QUEUE_PREFIX}housekeeping"
+CELERY_TASK_ROUTES = ("aidcase.celery.route_task",)
+# The database scheduler behind a Redis lock: a second beat (started by mistake, or a standby) waits.
+CELERY_BEAT_SCHEDULER = "aidcase.core.beat:SingleBeatScheduler"
+CELERY_BEAT_LOCK_SECONDS = env.int("CELERY_BEAT_LOCK_SECONDS", default=30)
 CELERY_TIMEZONE = env.str("TIME_ZONE", default="Asia/Kabul")
 
 # --- Internationalisation ------------------------------------------------------------------------
@@ -255,6 +292,9 @@ SPECTACULAR_SETTINGS = {
         "DuplicateFlagStatusEnum": "families.models.DuplicateFlag.Status",
         "WebhookDeliveryStatusEnum": "referrals.models.WebhookDelivery.Status",
         "FamilyStatusEnum": "families.models.Family.Status",
+        "GrievanceStatusEnum": "grievances.models.Grievance.Status",
+        "GrievanceChannelEnum": "grievances.models.Grievance.Channel",
+        "GrievanceIntakeChannelEnum": ["in_person", "hotline"],
     },
 }
 
@@ -288,6 +328,19 @@ SPREADSHEET_MAX_INFLATED_BYTES = env.int("SPREADSHEET_MAX_INFLATED_BYTES", defau
 FAMILY_IMPORT_MAX_UPLOAD_BYTES = env.int("FAMILY_IMPORT_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
 FAMILY_IMPORT_MAX_ROWS = env.int("FAMILY_IMPORT_MAX_ROWS", default=500_000)
 FAMILY_IMPORT_INLINE_BYTES = env.int("FAMILY_IMPORT_INLINE_BYTES", default=256 * 1024)
+
+# Complaints: hours from raising (or reopening) a complaint to its due date, per priority.
+GRIEVANCE_SLA_HOURS = {"urgent": 24, "high": 72, "medium": 7 * 24, "low": 14 * 24}
+try:
+    for _item in filter(None, env.str("GRIEVANCE_SLA_HOURS", default="").replace(" ", "").split(",")):
+        _priority, _hours = _item.split("=")
+        GRIEVANCE_SLA_HOURS[_priority] = int(_hours)
+except ValueError:
+    GRIEVANCE_SLA_HOURS = {}
+if set(GRIEVANCE_SLA_HOURS) != {"urgent", "high", "medium", "low"} or min(GRIEVANCE_SLA_HOURS.values()) < 1:
+    raise ImproperlyConfigured(
+        "GRIEVANCE_SLA_HOURS takes hours per priority, e.g. urgent=24,high=72,medium=168,low=336."
+    )
 
 # Bumped with each release that changes the offline registration page, so devices fetch the new one.
 OFFLINE_CACHE_VERSION = env.str("OFFLINE_CACHE_VERSION", default="1")

@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("disbursements.urls")),
     path("", include("referrals.urls")),
     path("", include("reports.urls")),
+    path("", include("grievances.urls")),
 ]
 
 urlpatterns = [
@@ -25,6 +26,7 @@ urlpatterns = [
     path("", include("disbursements.web_urls")),
     path("", include("referrals.web_urls")),
     path("", include("reports.web_urls")),
+    path("", include("grievances.web_urls")),
 ]
 
 handler400 = "aidcase.core.errors.bad_request"

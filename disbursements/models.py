@@ -176,6 +176,7 @@ class PayoutBatch(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "payout batches"
+        indexes = [models.Index(fields=["-created_at", "id"], name="payout_batch_created_idx")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(status="open") | (Q(export_csv__isnull=False) & ~Q(export_sha256="")),
@@ -218,6 +219,7 @@ class Statement(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["-created_at"], name="statement_created_idx")]
 
     def __str__(self) -> str:
         return f"{self.filename or self.sha256[:12]} ({self.status})"
@@ -291,7 +293,17 @@ class Discrepancy(models.Model):
                 fields=["disbursement"], condition=Q(kind="missing"), name="one_missing_flag_per_disbursement"
             ),
         ]
-        indexes = [models.Index(fields=["resolved_at", "kind"], name="discrepancy_open_idx")]
+        indexes = [
+            models.Index(fields=["resolved_at", "kind"], name="discrepancy_open_idx"),
+            # Lists are oldest first: all, open only (the page's default; partial, stays small), by kind.
+            models.Index(fields=["created_at", "id"], name="discrepancy_created_idx"),
+            models.Index(
+                fields=["created_at", "id"],
+                condition=Q(resolved_at__isnull=True),
+                name="discrepancy_unresolved_idx",
+            ),
+            models.Index(fields=["kind", "created_at", "id"], name="discrepancy_kind_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.details}"

@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 
@@ -129,6 +130,10 @@ class Family(models.Model):
             models.Index(fields=["phone"], name="family_phone_idx", condition=~Q(phone="")),
             models.Index(fields=["arrival_date", "crossing_point"], name="family_arrival_idx"),
             models.Index(fields=["-created_at", "id"], name="family_created_idx"),
+            # Search matches the case number case-insensitively (`iexact` is UPPER(case_number) = UPPER(%s)).
+            models.Index(Upper("case_number"), name="family_case_number_upper_idx"),
+            # The admin's "merged" filter: few rows, and the only status value worth an index.
+            models.Index(fields=["status"], condition=Q(status="merged"), name="family_merged_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -238,7 +243,12 @@ class DuplicateFlag(models.Model):
                 condition=~Q(family=models.F("candidate")), name="duplicate_flag_not_self"
             ),
         ]
-        indexes = [models.Index(fields=["status", "-score"], name="duplicate_flag_queue_idx")]
+        indexes = [
+            # The review page (open, highest score first), the API list (newest first), the admin's order.
+            models.Index(fields=["status", "-score"], name="duplicate_flag_queue_idx"),
+            models.Index(fields=["status", "-created_at", "id"], name="duplicate_flag_api_idx"),
+            models.Index(fields=["-score", "created_at"], name="duplicate_flag_score_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.family_id} ~ {self.candidate_id} ({self.score}, {self.status})"
@@ -351,6 +361,7 @@ class KoboSubmission(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["form", "uuid"], name="kobo_submission_once")]
+        indexes = [models.Index(fields=["status"], name="kobo_submission_status_idx")]
 
     def __str__(self) -> str:
         return f"{self.form.asset_uid}/{self.uuid} ({self.status})"

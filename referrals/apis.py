@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from accounts.models import Role, UserAPIKey
 from accounts.permissions import HasRole
 from aidcase.core.pagination import CursorPagination
+from aidcase.core.replica import replica_reads
 from families.selectors import family_list
 from referrals.models import Referral, Urgency, WebhookDelivery
 from referrals.selectors import (
@@ -157,6 +158,7 @@ class ReferralListApi(APIView):
             )
         ],
     )
+    @replica_reads
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -180,6 +182,7 @@ class ReferralDetailApi(APIView):
         },
         examples=[OpenApiExample("A referral", value=PARTNER_REFERRAL_EXAMPLE, response_only=True)],
     )
+    @replica_reads
     def get(self, request: Request, referral_id) -> Response:
         referral = get_object_or_404(referral_list(actor=request.user), pk=referral_id)
         partner_reads_record(actor=request.user, referrals=[referral], endpoint="referrals_retrieve")

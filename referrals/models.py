@@ -3,6 +3,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 
@@ -58,7 +59,18 @@ class Referral(models.Model):
         indexes = [
             models.Index(fields=["organization", "updated_at", "id"], name="referral_partner_sync_idx"),
             models.Index(fields=["updated_at", "id"], name="referral_sync_idx"),
-            models.Index(fields=["organization", "status"], name="referral_org_status_idx"),
+            # A partner's sync filtered by status; its leading (organization, status) serves the overview counts.
+            models.Index(
+                fields=["organization", "status", "updated_at", "id"], name="referral_partner_status_idx"
+            ),
+            models.Index(fields=["status", "updated_at", "id"], name="referral_status_sync_idx"),
+            models.Index(fields=["created_at"], name="referral_created_idx"),  # report periods
+            # Open referrals, oldest first (the overview page): a small partial index.
+            models.Index(
+                fields=["created_at"],
+                condition=~Q(status__in=["completed", "declined", "closed"]),
+                name="referral_open_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -111,6 +123,10 @@ class WebhookEndpoint(models.Model):
 
     class Meta:
         ordering = ["created_at"]
+        indexes = [
+            models.Index(fields=["organization", "-created_at", "id"], name="webhook_endpoint_org_idx"),
+            models.Index(fields=["-created_at", "id"], name="webhook_endpoint_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.url
@@ -139,7 +155,11 @@ class WebhookDelivery(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "webhook deliveries"
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_due_idx")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="webhook_due_idx"),
+            models.Index(fields=["endpoint", "-created_at", "id"], name="webhook_delivery_log_idx"),
+            models.Index(fields=["-created_at", "id"], name="webhook_delivery_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event} -> {self.endpoint_id} ({self.status}, {self.attempts} attempts)"

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from accounts.models import Role
 from accounts.permissions import HasRole
+from aidcase.core.replica import replica_reads
 from reports.summary import summary
 
 CanReadReports = HasRole.of(Role.COORDINATOR, Role.FINANCE, Role.ADMIN)
@@ -70,6 +71,7 @@ class ReportSummaryApi(APIView):
             )
         ],
     )
+    @replica_reads
     def get(self, request: Request) -> Response:
         params = {"date_from": request.query_params.get("from"), "date_to": request.query_params.get("to")}
         filters = self.FilterSerializer(data={k: v for k, v in params.items() if v is not None})

@@ -30,6 +30,7 @@ class SituationReport(models.Model):
 
     class Meta:
         ordering = ["-period_end", "kind"]
+        indexes = [models.Index(fields=["-period_end", "kind"], name="situation_report_recent_idx")]
         constraints = [
             # One report per kind and period: running the task twice makes nothing new.
             models.UniqueConstraint(

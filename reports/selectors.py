@@ -7,13 +7,15 @@ from django.utils import timezone
 
 from disbursements.models import Disbursement
 from families.models import DuplicateFlag, Family
+from reports.summary import local_day_bounds
 
 
 def registry_today() -> dict:
     today = timezone.localdate()
+    start, end = local_day_bounds(today, today)  # a timestamp range: the created_at index applies
     return {
         "arrivals_today": Family.objects.filter(arrival_date=today).count(),
-        "registered_today": Family.objects.filter(created_at__date=today).count(),
+        "registered_today": Family.objects.filter(created_at__gte=start, created_at__lt=end).count(),
         "open_duplicates": DuplicateFlag.objects.filter(status=DuplicateFlag.Status.OPEN).count(),
     }
 

@@ -7,6 +7,7 @@ from django.utils import timezone
 from accounts.decorators import role_required
 from accounts.models import Role
 from accounts.permissions import DUPLICATE_REVIEW_ROLES, REGISTRY_ROLES
+from aidcase.core.replica import replica_reads
 from families.selectors import family_list
 from reports.models import SituationReport
 from reports.selectors import payment_queues, registry_today
@@ -34,6 +35,7 @@ def home(request):
 
 
 @role_required(*REPORT_ROLES)
+@replica_reads
 def dashboard(request):
     """Coordinators' dashboard: the last four weeks in charts (Chart.js), and the situation reports."""
     today = timezone.localdate()

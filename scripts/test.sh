@@ -74,8 +74,16 @@ if command -v msgfmt >/dev/null; then
   python manage.py compilemessages --ignore=.venv --verbosity 0
 fi
 
+# Two test processes unless the arguments choose (-n 0 runs in one): the suite waits mostly on PostgreSQL,
+# Redis, worker and server subprocesses and the browser, so two processes halve it even on two cores.
+# Whole modules go to one process (--dist loadfile), so module-wide test data is built once.
+parallel=(-n "${TEST_PROCESSES:-2}" --dist loadfile)
+for arg in "$@"; do
+  case "$arg" in -n | -n* | --numprocesses*) parallel=() ;; esac
+done
+
 set +e
-python -m pytest "$@"
+python -m pytest "${parallel[@]}" "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then

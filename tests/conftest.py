@@ -3,7 +3,9 @@ import itertools
 from datetime import date
 
 import pytest
+from django.apps import apps as django_apps
 from django.db import connection
+from django.db.models.signals import post_migrate
 from rest_framework.test import APIClient
 
 from accounts.services import api_key_create, user_create
@@ -33,19 +35,31 @@ REFERENCE_DATA = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _reference_data_in_transactional_tests(request):
-    """Transactional tests flush the database, data migrations included: load the reference data again."""
-    marker = request.node.get_closest_marker("django_db")
-    if not marker or not (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
-        return
-    request.getfixturevalue("transactional_db")
+def load_reference_data(**kwargs):
     from importlib import import_module
 
     from django.apps import apps
 
     for module, function in REFERENCE_DATA:
         getattr(import_module(module), function)(apps, None)
+
+
+# A transactional test ends with a flush of every table, data migrations included; flush then sends
+# post_migrate, and the reference data comes back, so the tests that run after it (in any order, in any
+# process) find it. The receiver is connected once, for one app, so the data is loaded once per flush.
+post_migrate.connect(
+    load_reference_data, sender=django_apps.get_app_config("disbursements"), dispatch_uid="tests-reference-data"
+)
+
+
+@pytest.fixture(autouse=True)
+def _reference_data_in_transactional_tests(request):
+    """A transactional test may be the first after a database made without the data: load it first."""
+    marker = request.node.get_closest_marker("django_db")
+    if not marker or not (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
+        return
+    request.getfixturevalue("transactional_db")
+    load_reference_data()
 
 
 @pytest.fixture(autouse=True)

@@ -1,3 +1,6 @@
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.urls import reverse
 
@@ -40,6 +43,25 @@ def test_queue_filters_by_status_and_crossing_point(client, register_family, sta
         reverse("payment-queue"), {"status": "requested", "crossing_point": "SPIN_BOLDAK"}
     ).content.decode()
     assert b.reference in body and a.reference not in body
+
+
+def test_queue_filters_by_local_calendar_day(client, register_family, staff):
+    """Requested 23:30 and 00:30 in Kabul: two local days, though both fall on 20 November in UTC."""
+    kabul = ZoneInfo("Asia/Kabul")
+    late = disbursement_request(family=register_family(), requested_by=staff["worker"])
+    early = disbursement_request(family=register_family(given="K"), requested_by=staff["worker"])
+    Disbursement.objects.filter(pk=late.pk).update(requested_at=datetime(2026, 11, 20, 23, 30, tzinfo=kabul))
+    Disbursement.objects.filter(pk=early.pk).update(requested_at=datetime(2026, 11, 21, 0, 30, tzinfo=kabul))
+    client.force_login(staff["finance"])
+
+    def shown(**dates):
+        body = client.get(reverse("payment-queue"), {"status": "", **dates}).content.decode()
+        return {d.reference for d in (late, early) if d.reference in body}
+
+    assert shown(requested_to="2026-11-20") == {late.reference}
+    assert shown(requested_from="2026-11-21") == {early.reference}
+    assert shown(requested_from="2026-11-20", requested_to="2026-11-21") == {late.reference, early.reference}
+    assert shown(requested_from="2026-11-22") == set()
 
 
 def test_batch_export_and_cash_confirmation_pages(client, register_family, staff):

@@ -156,3 +156,17 @@ def test_scheduled_report_runs_on_a_real_worker(celery_worker, activity):  # noq
     expected = sum(f.household_size for f in activity if start <= f.arrival_date <= end)
     assert sum(int(r["individuals"]) for r in _csv_rows(bytes(report.csv))) == expected
     assert report.totals["individuals"] == expected
+
+
+@pytest.mark.django_db
+def test_registered_today_counts_the_local_calendar_day(register_family):
+    from datetime import datetime, time
+
+    from families.models import Family
+    from reports.selectors import registry_today
+
+    today_family, yesterday_family = register_family(), register_family(given="K")
+    midnight = timezone.make_aware(datetime.combine(timezone.localdate(), time.min))
+    Family.objects.filter(pk=today_family.pk).update(created_at=midnight)
+    Family.objects.filter(pk=yesterday_family.pk).update(created_at=midnight - timedelta(seconds=1))
+    assert registry_today()["registered_today"] == 1
