@@ -152,6 +152,29 @@ ACCESS = {
         ["iom", "cw1", "fin1", ("unhcr", "iom_endpoint")],
         ("unhcr", 204),
     ),
+    "api-grievance-detail": (
+        "get",
+        "/api/v1/grievances/{grievance}/",
+        None,
+        ["unhcr", "iom"],
+        ("coord", 200),
+    ),
+    "api-grievance-status": (
+        "post",
+        "/api/v1/grievances/{grievance}/status/",
+        {"status": "in_progress"},
+        ["unhcr", "fin2"],  # finance handles only what is assigned to them
+        ("coord", 200),
+    ),
+    "api-pdv-round-detail": ("get", "/api/v1/pdv-rounds/{round}/", None, ["unhcr", "iom"], ("cw1", 200)),
+    "api-pdv-samples": ("get", "/api/v1/pdv-rounds/{round}/samples/", None, ["unhcr"], ("fin2", 200)),
+    "api-pdv-answer": (
+        "post",
+        "/api/v1/pdv-samples/{sample}/answer/",
+        {"reached": False},
+        ["unhcr", "fin1", "fin2"],  # the calls are made by staff who did not pay
+        ("coord", 200),
+    ),
     # --- pages
     "family-detail": ("get", "/families/{family}/", None, ["unhcr", "iom"], ("coord", 200)),
     "family-edit": ("get", "/families/{family}/edit/", None, ["fin1", "coord", "unhcr"], ("cw2", 200)),
@@ -207,6 +230,10 @@ ACCESS = {
         ("cw2", 302),
     ),
     "referral-close": ("post", "/referrals/{referral}/close/", {}, ["fin1", "unhcr", "iom"], ("coord", 302)),
+    "grievance-detail": ("get", "/grievances/{grievance}/", None, ["unhcr", "iom"], ("coord", 200)),
+    "grievance-new": ("get", "/families/{family}/complaint/", None, ["unhcr", "iom"], ("cw2", 200)),
+    "pdv-detail": ("get", "/verification/{round}/", None, ["unhcr"], ("fin2", 200)),
+    "pdv-answer": ("get", "/verification/answer/{sample}/", None, ["unhcr", "fin1"], ("coord", 200)),
     "report-download": ("get", "/reports/{report}.csv", None, ["cw1", "unhcr"], ("coord", 200)),
 }
 
@@ -249,6 +276,7 @@ def world(register_family):
     register_family(given="Gol", father="Ahmed", created_by=cw1)  # a possible duplicate of `family`
     families = [register_family(given=g, father=f, created_by=cw1) for g, f in [
         ("Karim", "Omar"), ("Nasir", "Wali"), ("Zarmina", "Habib"), ("Sayed", "Rahim"), ("Hamid", "Latif"),
+        ("Farid", "Aziz"),
     ]]  # fmt: skip
 
     pending = disbursement_request(family=families[0], requested_by=fin1)
@@ -271,6 +299,17 @@ def world(register_family):
         failed = disbursement_settle(
             disbursement=paid_out[1], paid=False, at=None, actor=fin1, reason="closed"
         )
+        disbursement_settle(disbursement=paid_out[2], paid=True, at=None, actor=fin1)
+    from django.utils import timezone
+
+    from grievances.services import grievance_create, pdv_round_create
+
+    pdv_round = pdv_round_create(
+        paid_from=date(2020, 1, 1), paid_to=timezone.localdate(), created_by=people["fin2"], seed=1, name="r"
+    )
+    grievance = grievance_create(
+        family=family, category="wrong_data", description="Name misspelt", created_by=cw1
+    )
     statement, _ = statement_upload(
         content=b"reference,amount,status,paid_at\nNO-SUCH-REF,10000.00,paid,2026-11-21\n",
         filename="s.csv",
@@ -321,6 +360,9 @@ def world(register_family):
         "endpoint": webhook_endpoint_create(actor=people["unhcr"], url="https://unhcr.example.org/hook").pk,
         "iom_endpoint": webhook_endpoint_create(actor=people["iom"], url="https://iom.example.org/hook").pk,
         "import": family_import.pk,
+        "grievance": grievance.pk,
+        "round": pdv_round.pk,
+        "sample": pdv_round.samples.first().pk,
         "report": situation_report_generate(kind="weekly", today=date(2026, 11, 23)).pk,
     }
     return people, objects
