@@ -18,6 +18,7 @@ WORKLOADS = {
     "disbursements.tasks.statement_process_task": BULK,
     "families.tasks.family_import_task": BULK,
     "families.tasks.kobo_pull_task": BULK,
+    "privacy.tasks.retention_run_task": BULK,  # long nightly batches: never ahead of housekeeping
     "referrals.tasks.webhook_deliver_task": WEBHOOKS,
     "referrals.tasks.webhooks_sweep_task": WEBHOOKS,
     "reports.tasks.situation_report_task": REPORTS,

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "referrals",
     "reports",
     "grievances",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -306,6 +307,10 @@ RECONCILIATION_MAX_UPLOAD_BYTES = env.int("RECONCILIATION_MAX_UPLOAD_BYTES", def
 DATA_UPLOAD_MAX_MEMORY_SIZE = RECONCILIATION_MAX_UPLOAD_BYTES + 1024 * 1024
 # Score (0-100) from which a registered family is reported as a possible duplicate.
 DUPLICATE_SCORE_THRESHOLD = env.int("DUPLICATE_SCORE_THRESHOLD", default=85)
+# Personal data of a case closed longer than this is anonymised (privacy/retention.py).
+RETENTION_CLOSED_CASE_DAYS = env.int("RETENTION_CLOSED_CASE_DAYS", default=730)
+if RETENTION_CLOSED_CASE_DAYS < 1:
+    raise ImproperlyConfigured("RETENTION_CLOSED_CASE_DAYS must be a positive number of days.")
 
 LOGGING = {
     "version": 1,

@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("referrals.urls")),
     path("", include("reports.urls")),
     path("", include("grievances.urls")),
+    path("", include("privacy.urls")),
 ]
 
 urlpatterns = [
@@ -27,6 +28,7 @@ urlpatterns = [
     path("", include("referrals.web_urls")),
     path("", include("reports.web_urls")),
     path("", include("grievances.web_urls")),
+    path("", include("privacy.web_urls")),
 ]
 
 handler400 = "aidcase.core.errors.bad_request"

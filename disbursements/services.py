@@ -31,6 +31,7 @@ from disbursements.models import (
     SupportAmount,
 )
 from families.models import Family
+from families.services import family_case_touch
 
 Status = Disbursement.Status
 
@@ -188,7 +189,7 @@ def _create(
     return disbursement
 
 
-def _lock_family_for_payment(family: Family) -> Family:
+def _lock_family_for_payment(family: Family, actor: User) -> Family:
     family = Family.objects.select_for_update().get(pk=family.pk)
     if family.duplicate_of_id is not None:
         kept = Family.objects.get(pk=family.duplicate_of_id)
@@ -216,6 +217,7 @@ def _lock_family_for_payment(family: Family) -> Family:
             ),
             code="already_paid",
         )
+    family_case_touch(family=family, actor=actor, reason="support payment requested")
     return family
 
 
@@ -239,7 +241,7 @@ def disbursement_request(
         raise Forbidden("Only case workers and finance staff can request a payment.")
     programme = support_amount_on(day=timezone.localdate())
     _check_amount(amount, currency, programme)
-    family = _lock_family_for_payment(family)
+    family = _lock_family_for_payment(family, requested_by)
     return _create(family=family, requested_by=requested_by, amount=programme.amount, legal_basis=legal_basis)
 
 
@@ -316,7 +318,7 @@ def disbursement_reissue(*, failed: Disbursement, requested_by: User) -> Disburs
     existing = Disbursement.objects.filter(reissue_of=failed).first()
     if existing:
         raise Conflict(ALREADY_REISSUED.format(reference=existing.reference), code="already_reissued")
-    family = _lock_family_for_payment(failed.family)
+    family = _lock_family_for_payment(failed.family, requested_by)
     return _create(
         family=family,
         requested_by=requested_by,

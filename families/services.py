@@ -33,6 +33,22 @@ UNKNOWN_VULNERABILITY = "Unknown vulnerability code '{code}'."
 DUPLICATE_TAZKIRA_IN_FAMILY = "The same Tazkira number is given for two members."
 FLAG_NOT_OPEN = "This possible duplicate has already been reviewed ({status})."
 CANNOT_MERGE_MERGED = "Family {case_number} is already merged into another family."
+WITHDRAW_CONSENT_SEPARATELY = (
+    "Consent is withdrawn with 'Withdraw consent' on the family page, which also stops sharing with partners."
+)
+FAMILY_ANONYMISED = (
+    "Family {case_number} was anonymised under the retention policy: its record only counts in reports."
+)
+CASE_ALREADY_CLOSED = "The case of family {case_number} is already closed."
+CASE_HAS_PAYMENT_IN_PROGRESS = (
+    "The support payment {reference} is still {status}: settle it before closing the case."
+)
+CASE_HAS_OPEN_REFERRALS = "{count} referral(s) are not finished: close them before closing the case."
+CASE_HAS_OPEN_COMPLAINTS = "{count} complaint(s) are not resolved: resolve them before closing the case."
+# Payment and referral statuses that keep a case open (read through reverse relations: the registry never
+# imports the money or referral code).
+PAYMENT_IN_PROGRESS = ("requested", "approved", "exported")
+REFERRAL_OPEN = ("sent", "accepted", "in_progress")
 MAX_MEMBERS = 40
 
 
@@ -279,6 +295,11 @@ def family_update(*, family: Family, changed_by: User, **changes: Any) -> Family
     if unknown:
         raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
     family = Family.objects.select_for_update().get(pk=family.pk)
+    if family.is_anonymised:
+        raise Conflict(FAMILY_ANONYMISED.format(case_number=family.case_number), code="anonymised")
+    if family.consent_to_share and changes.get("consent_to_share") is False:
+        # Withdrawal also closes the family's open referrals and stops partner data: its own service.
+        raise ValidationError({"consent_to_share": WITHDRAW_CONSENT_SEPARATELY})
     if "phone" in changes:
         changes["phone"] = normalize_phone(changes["phone"])
     before = {k: getattr(family, k) for k in changes}
@@ -366,3 +387,56 @@ def match_as_dict(match: Match) -> dict[str, Any]:
         "score": match.score,
         "reasons": match.reasons,
     }
+
+
+def family_case_touch(*, family: Family, actor: User | None, reason: str) -> None:
+    """Called, with the family row locked, by the referral and payment services before they act on a family.
+
+    An anonymised family takes no new referral or payment (409); a closed case is reopened, so that the
+    retention clock starts again when it closes next time.
+    """
+    if family.anonymised_at is not None:
+        raise Conflict(FAMILY_ANONYMISED.format(case_number=family.case_number), code="anonymised")
+    if family.case_closed_at is not None:
+        closed_at = family.case_closed_at
+        Family.objects.filter(pk=family.pk).update(case_closed_at=None, case_closed_by=None)
+        family.case_closed_at = family.case_closed_by = None
+        audit_record(
+            actor=actor,
+            action="family.case_reopened",
+            target=family,
+            data={"reason": reason, "closed_at": closed_at.isoformat()},
+        )
+
+
+def case_close_blocker(family: Family) -> str | None:
+    """Why the case cannot be closed now (None: it can)."""
+    payment = family.disbursements.filter(status__in=PAYMENT_IN_PROGRESS).first()
+    if payment is not None:
+        return CASE_HAS_PAYMENT_IN_PROGRESS.format(reference=payment.reference, status=payment.status)
+    open_referrals = family.referrals.filter(status__in=REFERRAL_OPEN).count()
+    if open_referrals:
+        return CASE_HAS_OPEN_REFERRALS.format(count=open_referrals)
+    open_complaints = family.grievances.filter(status__in=family.grievances.model.ACTIVE_STATUSES).count()
+    if open_complaints:
+        return CASE_HAS_OPEN_COMPLAINTS.format(count=open_complaints)
+    return None
+
+
+@transaction.atomic(durable=True)
+def family_case_close(*, family: Family, closed_by: User, reason: str = "") -> Family:
+    """A case worker closes a case (the family left, was paid elsewhere, ...): no payment may be in progress
+    and no referral open. The retention period runs from now."""
+    family = Family.objects.select_for_update().get(pk=family.pk)
+    if family.is_anonymised:
+        raise Conflict(FAMILY_ANONYMISED.format(case_number=family.case_number), code="anonymised")
+    if family.case_closed_at is not None:
+        raise Conflict(CASE_ALREADY_CLOSED.format(case_number=family.case_number), code="case_closed")
+    blocker = case_close_blocker(family)
+    if blocker:
+        raise Conflict(blocker, code="case_open_items")
+    family.case_closed_at = timezone.now()
+    family.case_closed_by = closed_by
+    family.save(update_fields=["case_closed_at", "case_closed_by", "updated_at"])
+    audit_record(actor=closed_by, action="family.case_closed", target=family, data={"reason": reason})
+    return family

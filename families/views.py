@@ -135,6 +135,7 @@ def family_detail(request, family_id):
         "can_review": request.user.has_role(*DUPLICATE_REVIEW_ROLES),
         "can_request_payment": request.user.has_role(Role.CASE_WORKER, Role.FINANCE),
         "can_refer": request.user.has_role(Role.CASE_WORKER, Role.ADMIN),
+        "can_protect": request.user.has_role(Role.CASE_WORKER, Role.ADMIN),
     }
     return render(request, "families/family_detail.html", context)
 
@@ -150,6 +151,8 @@ def family_edit(request, family_id):
         "consent_to_share": family.consent_to_share,
     }
     form = FamilyEditForm(request.POST or None, initial=initial)
+    if family.consent_to_share:  # withdrawing is its own action (it also stops sharing with partners)
+        del form.fields["consent_to_share"]
     if request.method == "POST" and form.is_valid():
         try:
             family_update(family=family, changed_by=request.user, **form.cleaned_data)
@@ -157,6 +160,8 @@ def family_edit(request, family_id):
             for key, errors in exc.message_dict.items():
                 for error in errors:
                     form.add_error(key if key in form.fields else None, error)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
         else:
             messages.success(request, _("Changes saved."))
             return redirect("family-detail", family_id=family.pk)

@@ -16,6 +16,7 @@ from accounts.services import audit_record
 from aidcase.core.exceptions import Conflict, Forbidden
 from disbursements.models import Disbursement
 from families.models import Family
+from families.services import family_case_touch
 from grievances import sampling
 from grievances.models import Grievance, GrievanceEvent, PdvRound, PdvSample
 from grievances.selectors import (
@@ -145,6 +146,12 @@ def _create(
         # The complaint is about the family's support payment: link the latest one.
         disbursement = family.disbursements.order_by("-requested_at").first()
     _check_assignee(assignee=assigned_to, sensitive=sensitive)
+    # A complaint reopens a closed case (its retention clock starts again); an anonymised family is refused.
+    family_case_touch(
+        family=Family.objects.select_for_update().get(pk=family.pk),
+        actor=created_by,
+        reason="complaint raised",
+    )
     now = timezone.now()
     grievance = Grievance.objects.create(
         family=family,

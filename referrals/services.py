@@ -9,8 +9,9 @@ from accounts.models import Organization, Role, User
 from accounts.services import audit_record
 from aidcase.core.exceptions import Conflict, Forbidden
 from families.models import Family
-from referrals.models import Referral, ReferralEvent, ServiceType, Urgency, WebhookEndpoint
-from referrals.webhooks import endpoint_url_is_allowed, webhook_events_queue
+from families.services import family_case_touch
+from referrals.models import Referral, ReferralEvent, ServiceType, Urgency, WebhookDelivery, WebhookEndpoint
+from referrals.webhooks import NOT_SENT_CONSENT_WITHDRAWN, endpoint_url_is_allowed, webhook_events_queue
 
 logger = logging.getLogger(__name__)
 Status = Referral.Status
@@ -70,6 +71,7 @@ def referral_create(
         )
     if not family.consent_to_share:
         raise Conflict(NO_CONSENT.format(case_number=family.case_number), code="no_consent")
+    family_case_touch(family=family, actor=created_by, reason="referral created")
     referral = Referral.objects.create(
         family=family,
         organization=organization,
@@ -151,3 +153,45 @@ def webhook_endpoint_deactivate(*, endpoint, actor: User):
     endpoint.save(update_fields=["is_active"])
     audit_record(actor=actor, action="webhook.deactivated", target=endpoint, data={"url": endpoint.url})
     return endpoint
+
+
+CLOSED_CONSENT_WITHDRAWN = "Closed: the family withdrew its consent to share its data."
+
+
+def referrals_withhold_for_family(*, family: Family, actor: User) -> dict[str, int]:
+    """The family withdrew its consent to share: close its open referrals and stop what is queued for
+    partners. Runs in the caller's transaction, with the family row locked. No webhook is sent for it.
+
+    Returns the counts, for the caller's audit record.
+    """
+    closed = 0
+    for referral in (
+        Referral.objects.select_for_update().filter(family=family).exclude(status__in=Referral.FINAL)
+    ):
+        previous = referral.status
+        referral.status = Status.CLOSED
+        referral.status_note = CLOSED_CONSENT_WITHDRAWN
+        referral.save(update_fields=["status", "status_note", "updated_at"])
+        ReferralEvent.objects.create(
+            referral=referral,
+            from_status=previous,
+            to_status=Status.CLOSED,
+            actor=actor,
+            note=CLOSED_CONSENT_WITHDRAWN,
+        )
+        audit_record(
+            actor=actor,
+            action="referral.closed",
+            target=referral,
+            data={"from": previous, "to": Status.CLOSED, "note": CLOSED_CONSENT_WITHDRAWN},
+        )
+        closed += 1
+    referral_ids = [str(pk) for pk in Referral.objects.filter(family=family).values_list("pk", flat=True)]
+    cancelled = WebhookDelivery.objects.filter(
+        status=WebhookDelivery.Status.PENDING, payload__referral__id__in=referral_ids
+    ).update(
+        status=WebhookDelivery.Status.FAILED,
+        next_attempt_at=None,
+        last_error=NOT_SENT_CONSENT_WITHDRAWN,
+    )
+    return {"referrals_closed": closed, "webhooks_cancelled": cancelled}

@@ -26,6 +26,7 @@ MAX_ATTEMPTS = 8
 BACKOFF_SECONDS = 30  # 30 s, 1 min, 2 min, ... about 1 h 4 min for the last attempt
 TIMEOUT_SECONDS = 10
 LEASE_SECONDS = 60  # a worker that dies mid-delivery frees the row after this
+NOT_SENT_CONSENT_WITHDRAWN = "not sent: the family withdrew its consent to share"
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -36,8 +37,10 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 def webhook_events_queue(*, referral, event: str) -> None:
     """Record one delivery per active endpoint of the referral's organization; send after commit."""
     from referrals.models import WebhookDelivery, WebhookEndpoint
-    from referrals.serializers import PartnerReferralSerializer
+    from referrals.serializers import PartnerReferralSerializer, family_data_withheld
 
+    if family_data_withheld(referral.family):  # consent withdrawn or anonymised: nothing is pushed
+        return
     endpoints = list(WebhookEndpoint.objects.filter(organization_id=referral.organization_id, is_active=True))
     if not endpoints:
         return
@@ -80,6 +83,11 @@ def webhook_deliver(*, delivery_id) -> str:
     if not claimed:  # delivered already, given up, not due yet, or another worker holds it
         return "skipped"
     delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
+    if _family_withheld(delivery):  # consent withdrawn after the event was queued: never sent
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            status=WebhookDelivery.Status.FAILED, next_attempt_at=None, last_error=NOT_SENT_CONSENT_WITHDRAWN
+        )
+        return WebhookDelivery.Status.FAILED
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
     timestamp = str(int(time.time()))
     request = urllib.request.Request(  # noqa: S310 - endpoint URLs are https (http only with DEBUG)
@@ -125,6 +133,17 @@ def webhook_deliver(*, delivery_id) -> str:
         ]
     )
     return delivery.status
+
+
+def _family_withheld(delivery) -> bool:
+    from referrals.models import Referral
+    from referrals.serializers import family_data_withheld
+
+    referral_id = ((delivery.payload or {}).get("referral") or {}).get("id")
+    referral = (
+        Referral.objects.select_related("family").filter(pk=referral_id).first() if referral_id else None
+    )
+    return referral is not None and family_data_withheld(referral.family)
 
 
 def retry_delay(attempts: int) -> int:

@@ -31,19 +31,24 @@ def test_registration_writes_family_and_member_audit_events(register_family, mak
 
 
 def test_update_records_old_and_new_values(register_family, make_user):
-    family = register_family(phone="+93700000001", consent=True)
+    family = register_family(phone="+93700000001", consent=False)
     editor = make_user("case_worker")
-    family_update(family=family, changed_by=editor, phone="0700 000 002", consent_to_share=False)
+    family_update(family=family, changed_by=editor, phone="0700 000 002", consent_to_share=True)
     family.refresh_from_db()
-    assert family.phone == "+93700000002" and family.consent_to_share is False
+    assert family.phone == "+93700000002" and family.consent_to_share is True
     assert family.consent_recorded_by == editor
     event = AuditEvent.objects.get(action="family.changed")
     assert event.data["changes"] == {
         "phone": ["+93700000001", "+93700000002"],
-        "consent_to_share": [True, False],
+        "consent_to_share": [False, True],
     }
     family_update(family=family, changed_by=editor, phone="+93700000002")  # no change, no event
     assert AuditEvent.objects.filter(action="family.changed").count() == 1
+    # Withdrawing consent is its own service (it also stops sharing with partners), never a field edit.
+    with pytest.raises(ValidationError):
+        family_update(family=family, changed_by=editor, consent_to_share=False)
+    family.refresh_from_db()
+    assert family.consent_to_share is True
 
 
 def test_audit_events_cannot_be_changed_or_deleted(register_family):

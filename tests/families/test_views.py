@@ -206,18 +206,24 @@ def test_detail_page_shows_history_and_logs_the_view(client):
 def test_edit_changes_consent_with_audit(client):
     worker = make_user("case_worker")
     family = register(worker)
+    Family.objects.filter(pk=family.pk).update(consent_to_share=False)  # registered without consent
     client.force_login(worker)
     response = client.post(
         reverse("family-edit", args=[family.pk]),
-        {"phone": "0700 123 456", "destination_province": "AF-KAB", "destination_district": "Kabul"},
+        {
+            "phone": "0700 123 456",
+            "destination_province": "AF-KAB",
+            "destination_district": "Kabul",
+            "consent_to_share": "on",
+        },
     )
     assert response.status_code == 302
     family.refresh_from_db()
     assert family.phone == "+93700123456"
-    assert family.consent_to_share is False
+    assert family.consent_to_share is True and family.consent_recorded_by == worker
     assert family.destination_province.code == "AF-KAB"
     event = AuditEvent.objects.get(action="family.changed", target_id=str(family.pk))
-    assert event.data["changes"]["consent_to_share"] == [True, False]
+    assert event.data["changes"]["consent_to_share"] == [False, True]
     assert event.data["changes"]["destination_province"] == ["AF-NAN", "AF-KAB"]
 
 

@@ -110,7 +110,7 @@ def test_sensitive_complaint_pages(client, complaint, people, designated):
     family = client.get(reverse("family-detail", args=[g.family_id])).content.decode()
     for page in (detail, listing, family):
         assert g.short_id in page and "Protection concern" in page
-    assert "In progress" in detail and g.due_at.strftime("%Y-%m-%d") in detail
+    assert "In progress" in detail and timezone.localtime(g.due_at).strftime("%Y-%m-%d") in detail
     if designated:
         assert "Threats from a relative." in detail
         assert 'name="action" value="status"' in detail
