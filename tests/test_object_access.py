@@ -175,6 +175,27 @@ ACCESS = {
         ["unhcr", "fin1", "fin2"],  # the calls are made by staff who did not pay
         ("coord", 200),
     ),
+    "api-family-consent-withdraw": (
+        "post",
+        "/api/v1/families/{plain_family}/consent/withdraw/",
+        {},
+        ["fin1", "coord", "unhcr", "iom"],
+        ("cw2", 200),
+    ),
+    "api-family-export": (
+        "get",
+        "/api/v1/families/{family}/export/",
+        None,
+        ["fin1", "coord", "unhcr", "iom"],
+        ("cw2", 200),
+    ),
+    "api-family-close": (
+        "post",
+        "/api/v1/families/{plain_family}/close/",
+        {},
+        ["fin1", "coord", "unhcr", "iom"],
+        ("cw2", 200),
+    ),
     # --- pages
     "family-detail": ("get", "/families/{family}/", None, ["unhcr", "iom"], ("coord", 200)),
     "family-edit": ("get", "/families/{family}/edit/", None, ["fin1", "coord", "unhcr"], ("cw2", 200)),
@@ -234,6 +255,21 @@ ACCESS = {
     "grievance-new": ("get", "/families/{family}/complaint/", None, ["unhcr", "iom"], ("cw2", 200)),
     "pdv-detail": ("get", "/verification/{round}/", None, ["unhcr"], ("fin2", 200)),
     "pdv-answer": ("get", "/verification/answer/{sample}/", None, ["unhcr", "fin1"], ("coord", 200)),
+    "family-export": ("get", "/families/{family}/export.csv", None, ["fin1", "coord", "unhcr"], ("cw2", 200)),
+    "family-consent-withdraw": (
+        "get",
+        "/families/{plain_family}/consent/withdraw/",
+        None,
+        ["fin1", "coord", "unhcr"],
+        ("cw2", 200),
+    ),
+    "family-case-close": (
+        "get",
+        "/families/{plain_family}/close/",
+        None,
+        ["fin1", "coord", "unhcr"],
+        ("cw2", 200),
+    ),
     "report-download": ("get", "/reports/{report}.csv", None, ["cw1", "unhcr"], ("coord", 200)),
 }
 
@@ -360,6 +396,7 @@ def world(register_family):
         "endpoint": webhook_endpoint_create(actor=people["unhcr"], url="https://unhcr.example.org/hook").pk,
         "iom_endpoint": webhook_endpoint_create(actor=people["iom"], url="https://iom.example.org/hook").pk,
         "import": family_import.pk,
+        "plain_family": register_family(given="Naim", father="Bashir", created_by=cw1).pk,
         "grievance": grievance.pk,
         "round": pdv_round.pk,
         "sample": pdv_round.samples.first().pk,
