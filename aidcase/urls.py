@@ -15,7 +15,6 @@ api_v1 = [
 ]
 
 # Never a traceback; 503 with Retry-After while the database is unreachable (aidcase/core/errors.py).
-handler500 = "aidcase.core.errors.server_error"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -33,3 +32,8 @@ urlpatterns = [
     path("", include("grievances.web_urls")),
     path("", include("privacy.web_urls")),
 ]
+
+handler400 = "aidcase.core.errors.bad_request"
+handler403 = "aidcase.core.errors.permission_denied"
+handler404 = "aidcase.core.errors.page_not_found"
+handler500 = "aidcase.core.errors.server_error"

@@ -48,7 +48,9 @@ def load_reference_data(**kwargs):
 # post_migrate, and the reference data comes back, so the tests that run after it (in any order, in any
 # process) find it. The receiver is connected once, for one app, so the data is loaded once per flush.
 post_migrate.connect(
-    load_reference_data, sender=django_apps.get_app_config("disbursements"), dispatch_uid="tests-reference-data"
+    load_reference_data,
+    sender=django_apps.get_app_config("disbursements"),
+    dispatch_uid="tests-reference-data",
 )
 
 
