@@ -66,16 +66,29 @@ class PgPair:
             cursor = c.execute(statement)
             return cursor.fetchall() if cursor.description else None
 
-    def replica_catch_up(self, timeout: float = 30) -> None:
-        """Wait until the replica has replayed everything the primary wrote so far."""
-        (lsn,) = self.sql(self.primary_port, "SELECT pg_current_wal_lsn()::text")[0]
+    def replica_catch_up(self, timeout: float = 120) -> None:
+        """Wait until the replica has replayed everything the primary wrote so far.
+
+        The target is the primary's WAL *insert* position. `pg_current_wal_lsn()` is the *write* position,
+        and with synchronous_commit = off a commit returns before its WAL is written (the WAL writer does
+        that up to a few hundred milliseconds later, longer on a busy machine): waiting for the write
+        position could return before the replica has the rows just committed.
+        """
+        (lsn,) = self.sql(self.primary_port, "SELECT pg_current_wal_insert_lsn()::text")[0]
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            rows = self.sql(self.replica_port, f"SELECT pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn")
-            if rows[0][0]:
+        while True:
+            # NULL (nothing replayed yet, e.g. just after a restart) counts as behind.
+            caught_up, paused = self.sql(
+                self.replica_port,
+                f"SELECT pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn, pg_is_wal_replay_paused()",
+            )[0]
+            if caught_up:
                 return
+            if paused:
+                raise AssertionError("the replica cannot catch up: its replay is paused")
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"the replica did not replay up to {lsn} within {timeout} s")
             time.sleep(0.1)
-        raise AssertionError("the replica did not catch up")
 
     def pause_replay(self) -> None:
         self.sql(self.replica_port, "SELECT pg_wal_replay_pause()")
