@@ -23,6 +23,7 @@ WORKLOADS = {
     "referrals.tasks.webhooks_sweep_task": WEBHOOKS,
     "reports.tasks.situation_report_task": REPORTS,
     "aidcase.core.tasks.idempotency_purge_task": HOUSEKEEPING,
+    "aidcase.core.tasks.outbox_drain_task": HOUSEKEEPING,
     "disbursements.tasks.missing_payments_flag_task": HOUSEKEEPING,
     "disbursements.tasks.statements_requeue_task": HOUSEKEEPING,
 }

@@ -104,6 +104,11 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"timeout": 20}
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+if IS_POSTGRES:
+    # An unreachable database server fails the request within seconds (503) instead of holding it.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    )
 
 # An optional streaming replica of the primary: report queries and partner pulls read from it
 # (aidcase/core/replica.py), unless it is down or lags more than REPLICA_MAX_LAG_SECONDS.
@@ -174,6 +179,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # A message a worker took and never acknowledged (the worker was killed) is delivered again after this;
+    # longer than the longest task (time limits up to an hour), or a running task would get a second copy.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 3600),
+    # A broker that does not answer fails the publish quickly; the outbox keeps the task (core/outbox.py).
+    "socket_connect_timeout": 3,
+}
+# Sent outbox rows are kept this long (to see what was sent when), then deleted by the drain.
+OUTBOX_RETENTION_HOURS = env.int("OUTBOX_RETENTION_HOURS", default=24)
+# Test hook (aidcase/core/faults.py): named points where code announces itself in Redis and waits.
+FAULT_CHECKPOINTS = env.list("FAULT_CHECKPOINTS", default=[])
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 # Queues per workload (aidcase/celery.py): bulk (reconciliation, imports), webhooks, reports, housekeeping.
 CELERY_QUEUE_PREFIX = REDIS_KEY_PREFIX
@@ -292,6 +308,8 @@ RECONCILIATION_GRACE_DAYS = env.int("RECONCILIATION_GRACE_DAYS", default=7)
 RECONCILIATION_MAX_UPLOAD_BYTES = env.int("RECONCILIATION_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
 # Let the upload reach our own size check (and its 413) instead of Django's generic one.
 DATA_UPLOAD_MAX_MEMORY_SIZE = RECONCILIATION_MAX_UPLOAD_BYTES + 1024 * 1024
+# Seconds a partner's webhook endpoint gets to accept and to answer each read; then the delivery is retried.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
 # Score (0-100) from which a registered family is reported as a possible duplicate.
 DUPLICATE_SCORE_THRESHOLD = env.int("DUPLICATE_SCORE_THRESHOLD", default=85)
 # Personal data of a case closed longer than this is anonymised (privacy/retention.py).

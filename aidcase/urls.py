@@ -14,6 +14,9 @@ api_v1 = [
     path("", include("privacy.urls")),
 ]
 
+# Never a traceback; 503 with Retry-After while the database is unreachable (aidcase/core/errors.py).
+handler500 = "aidcase.core.errors.server_error"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),

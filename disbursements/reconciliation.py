@@ -30,6 +30,8 @@ from django.utils.dateparse import parse_date, parse_datetime
 from accounts.models import Role, User
 from accounts.services import audit_record
 from aidcase.core.exceptions import Conflict, DomainError, Forbidden
+from aidcase.core.faults import checkpoint
+from aidcase.core.outbox import enqueue
 from aidcase.core.spreadsheets import detect_format, read_rows
 from disbursements.models import Disbursement, Discrepancy, Statement, StatementLine
 
@@ -93,8 +95,10 @@ def statement_upload(*, content: bytes, filename: str, uploaded_by: User) -> tup
             audit_record(
                 actor=uploaded_by, action="statement.uploaded", target=statement, data={"sha256": digest}
             )
-            # robust: with the broker down the upload still succeeds; the periodic requeue sends it later
-            transaction.on_commit(lambda pk=str(statement.pk): _enqueue(pk), robust=True)
+            from disbursements.tasks import statement_process_task
+
+            # with the broker down the upload still succeeds: the outbox sends the task when it is back
+            enqueue(statement_process_task, str(statement.pk))
     return statement, created
 
 
@@ -103,7 +107,7 @@ def _enqueue(statement_id: str) -> None:
 
     try:
         statement_process_task.delay(statement_id)
-    except Exception:  # broker unreachable: statements_requeue picks it up
+    except Exception:  # broker unreachable: the next requeue run tries again
         logger.warning("statement %s not enqueued; it will be re-queued", statement_id, exc_info=True)
 
 
@@ -442,6 +446,7 @@ def statement_process(*, statement_id) -> Statement:
             began = time_module.perf_counter()
             step(statement)
             timings[name] = time_module.perf_counter() - began
+            checkpoint(f"reconciliation.{name}")  # fault tests kill the worker here; a no-op otherwise
         missing_flag()
         _count(statement)
         statement.timings = {k: round(v, 2) for k, v in timings.items()}

@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, User
 from accounts.services import audit_record
+from aidcase.core.outbox import enqueue
 from aidcase.core.spreadsheets import csv_bytes, detect_format, read_rows
 from families.duplicates import Applicant, is_reportable, score_candidate
 from families.models import (
@@ -793,7 +794,7 @@ def family_import_submit(*, content: bytes, filename: str, submitted_by: User, d
     else:
         from families.tasks import family_import_task
 
-        transaction.on_commit(lambda: family_import_task.delay(str(upload.pk)))
+        enqueue(family_import_task, str(upload.pk))
     return upload
 
 

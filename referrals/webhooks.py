@@ -17,14 +17,14 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
 from django.utils import timezone
+
+from aidcase.core.outbox import enqueue
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 BACKOFF_SECONDS = 30  # 30 s, 1 min, 2 min, ... about 1 h 4 min for the last attempt
-TIMEOUT_SECONDS = 10
 LEASE_SECONDS = 60  # a worker that dies mid-delivery frees the row after this
 NOT_SENT_CONSENT_WITHDRAWN = "not sent: the family withdrew its consent to share"
 
@@ -55,17 +55,11 @@ def webhook_events_queue(*, referral, event: str) -> None:
             for e in endpoints
         ]
     )
-    for delivery in deliveries:
-        transaction.on_commit(lambda pk=delivery.pk: _enqueue(pk), robust=True)
-
-
-def _enqueue(delivery_id) -> None:
     from referrals.tasks import webhook_deliver_task
 
-    try:
-        webhook_deliver_task.delay(str(delivery_id))
-    except Exception:  # broker down: the delivery row stays pending and the periodic sweep sends it
-        logger.warning("webhook %s not enqueued; the sweep will send it", delivery_id, exc_info=True)
+    for delivery in deliveries:
+        # Sent after commit through the outbox; the periodic sweep also sends any pending delivery that is due.
+        enqueue(webhook_deliver_task, str(delivery.pk))
 
 
 def webhook_deliver(*, delivery_id) -> str:
@@ -105,7 +99,9 @@ def webhook_deliver(*, delivery_id) -> str:
     )
     delivery.attempts += 1
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+        # A partner that hangs costs one worker slot for this long (connect, and each read), then it is a retry.
+        timeout = settings.WEBHOOK_TIMEOUT_SECONDS
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             delivery.last_status_code = response.status
         delivery.status = WebhookDelivery.Status.DELIVERED
         delivery.delivered_at = timezone.now()

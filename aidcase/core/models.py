@@ -32,3 +32,28 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} {self.key} ({self.state})"
+
+
+class OutboxMessage(models.Model):
+    """A Celery task to send, written in the same transaction as the change that calls for it.
+
+    Sent right after the commit when the broker answers; otherwise kept here until `outbox_drain` (beat, every
+    minute, or `manage.py drainoutbox`) sends it. See `aidcase/core/outbox.py`.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["id"], condition=models.Q(sent_at__isnull=True), name="outbox_pending"),
+            models.Index(fields=["sent_at"], condition=models.Q(sent_at__isnull=False), name="outbox_sent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task}{tuple(self.args)} ({'sent' if self.sent_at else 'pending'})"

@@ -7,3 +7,11 @@ def idempotency_purge_task() -> int:
     from aidcase.core.idempotency import idempotency_records_purge
 
     return idempotency_records_purge()
+
+
+@shared_task(ignore_result=True)
+def outbox_drain_task() -> int:
+    """Periodic: send the tasks kept in the outbox while the broker was unreachable."""
+    from aidcase.core.outbox import outbox_drain
+
+    return outbox_drain()

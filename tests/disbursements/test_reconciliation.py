@@ -277,7 +277,7 @@ def test_upload_survives_a_broker_outage_and_is_requeued(
     def broker_down(*args, **kwargs):
         raise ConnectionError("redis is down")
 
-    monkeypatch.setattr(tasks.statement_process_task, "delay", broker_down)
+    monkeypatch.setattr(tasks.statement_process_task, "apply_async", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
         statement, created = statement_upload(
             content=statement_csv(exported, requested), filename="s.csv", uploaded_by=staff["finance"]

@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import json
+import socket
 import threading
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,6 +45,42 @@ class Receiver:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+class HangingReceiver:
+    """A webhook endpoint that accepts connections, reads the request and never answers (until closed)."""
+
+    def __init__(self):
+        self.connections = 0
+        self.closed = threading.Event()
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/hook"
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self.closed.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            self.held.append(conn)  # kept open, never answered
+
+    def close(self):
+        self.closed.set()
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
+
+
+@pytest.fixture
+def hanging(settings):
+    settings.WEBHOOK_ALLOW_LOCAL_HTTP = True
+    settings.WEBHOOK_TIMEOUT_SECONDS = 0.3
+    endpoint = HangingReceiver()
+    yield endpoint
+    endpoint.close()
 
 
 @pytest.fixture
@@ -175,3 +212,26 @@ def test_only_https_endpoints(people):
         people["worker"][1].post("/api/v1/webhooks/", {"url": "https://x.org"}, format="json").status_code
         == 403
     )
+
+
+def test_hanging_endpoint_times_out_backs_off_exponentially_and_is_failed_after_max_attempts(
+    people, make_referral, hanging, django_capture_on_commit_callbacks
+):
+    register(people["unhcr"][1], hanging.url)
+    with django_capture_on_commit_callbacks(execute=True):
+        make_referral()  # eager here: the first attempt runs at commit and times out
+    delivery = WebhookDelivery.objects.get()
+    delays = []
+    while delivery.status == "pending":
+        assert "timed out" in delivery.last_error and delivery.last_status_code is None
+        delays.append((delivery.next_attempt_at - timezone.now()).total_seconds())
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())  # time passes
+        webhook_deliver(delivery_id=delivery.pk)
+        delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.next_attempt_at) == ("failed", MAX_ATTEMPTS, None)
+    assert hanging.connections == MAX_ATTEMPTS  # every attempt reached the endpoint, none more after failing
+    # Each wait doubles: 30 s, 1 min, 2 min, ... (measured from the attempt's end, so a little under)
+    assert len(delays) == MAX_ATTEMPTS - 1
+    for attempt, delay in enumerate(delays, start=1):
+        assert retry_delay(attempt) - 10 < delay <= retry_delay(attempt)
+    assert webhooks_sweep_task() == 0  # a failed delivery is not picked up again
