@@ -3,6 +3,7 @@
 import http.cookiejar
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -12,16 +13,24 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from tests.pg_pair import free_port
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
 class Gunicorn:
-    """One gunicorn (one sync worker) on a free port with the given environment."""
+    """One gunicorn (one sync worker) with the given environment, on a port this process holds.
+
+    The test binds the listening socket itself and hands it to gunicorn (`--bind fd://N`): a port picked
+    as free and bound later by gunicorn could meanwhile be taken by someone else's server on this machine,
+    and the readiness probe below would then be answered by that server.
+    """
+
+    START_SECONDS = 180  # a loaded machine imports Django slowly
 
     def __init__(self, env: dict, log_path: Path):
-        self.port = free_port()
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        self.port = listener.getsockname()[1]
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self._log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
@@ -29,24 +38,31 @@ class Gunicorn:
         for name in ("DATABASE_REPLICA_URL", "CELERY_TASK_ALWAYS_EAGER"):
             if name not in env:
                 full_env.pop(name, None)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "aidcase.wsgi:application"]
-            + ["--bind", f"127.0.0.1:{self.port}", "--workers", "1", "--timeout", "60"],
-            cwd=ROOT,
-            env=full_env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "aidcase.wsgi:application"]
+                + ["--bind", f"fd://{listener.fileno()}", "--workers", "1", "--timeout", "120"],
+                cwd=ROOT,
+                env=full_env,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                pass_fds=(listener.fileno(),),
+            )
+        finally:
+            listener.close()  # gunicorn has its own copy
+        deadline = time.monotonic() + self.START_SECONDS
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"gunicorn exited: {log_path.read_text()[-3000:]}")
             try:
-                with urllib.request.urlopen(f"{self.base}/healthz", timeout=2):  # noqa: S310 - local
+                with urllib.request.urlopen(f"{self.base}/healthz", timeout=5):  # noqa: S310 - local
                     return
             except (OSError, urllib.error.URLError):
                 time.sleep(0.2)
-        raise RuntimeError(f"gunicorn did not answer within 60 s: {log_path.read_text()[-3000:]}")
+        self.stop()
+        raise RuntimeError(
+            f"gunicorn did not answer within {self.START_SECONDS} s: {log_path.read_text()[-3000:]}"
+        )
 
     def stop(self):
         self.proc.terminate()
@@ -92,7 +108,7 @@ class Client:
             headers["Content-Type"] = "application/json"
         req = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310 - local
         try:
-            with self.opener.open(req, timeout=60) as response:
+            with self.opener.open(req, timeout=120) as response:
                 return Response(response.status, response.headers, response.read())
         except urllib.error.HTTPError as error:
             return Response(error.code, error.headers, error.read())

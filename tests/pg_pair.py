@@ -57,7 +57,24 @@ class PgPair:
 
     def pg_ctl(self, data: str, action: str, *extra: str) -> None:
         log = str(self.root / f"{data}.log")
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.root / data), "-l", log, "-w", action, *extra)
+        # -t: pg_ctl's own 60 s wait is short on a loaded machine (a standby replays before it opens).
+        data_dir = str(self.root / data)
+        self._run(str(self.bindir / "pg_ctl"), "-D", data_dir, "-l", log, "-w", "-t", "300", action, *extra)
+
+    def start_on_free_port(self, data: str, attempts: int = 5) -> int:
+        """Start `data` on a free port; pick another one if it was taken between choosing and binding."""
+        for attempt in range(attempts):
+            port = free_port()
+            with open(self.root / data / "postgresql.auto.conf", "a") as conf:
+                conf.write(f"port = {port}\n")  # the last setting wins
+            try:
+                self.pg_ctl(data, "start")
+                return port
+            except subprocess.CalledProcessError:
+                log = (self.root / f"{data}.log").read_text(errors="replace")
+                if "could not bind" not in log or attempt == attempts - 1:
+                    raise RuntimeError(f"PostgreSQL ({data}) did not start: {log[-3000:]}") from None
+        raise AssertionError("unreachable")
 
     def sql(self, port: int, statement: str, dbname: str = "aidcase"):
         with psycopg.connect(
@@ -66,16 +83,29 @@ class PgPair:
             cursor = c.execute(statement)
             return cursor.fetchall() if cursor.description else None
 
-    def replica_catch_up(self, timeout: float = 30) -> None:
-        """Wait until the replica has replayed everything the primary wrote so far."""
-        (lsn,) = self.sql(self.primary_port, "SELECT pg_current_wal_lsn()::text")[0]
+    def replica_catch_up(self, timeout: float = 120) -> None:
+        """Wait until the replica has replayed everything the primary wrote so far.
+
+        The target is the primary's WAL *insert* position. `pg_current_wal_lsn()` is the *write* position,
+        and with synchronous_commit = off a commit returns before its WAL is written (the WAL writer does
+        that up to a few hundred milliseconds later, longer on a busy machine): waiting for the write
+        position could return before the replica has the rows just committed.
+        """
+        (lsn,) = self.sql(self.primary_port, "SELECT pg_current_wal_insert_lsn()::text")[0]
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            rows = self.sql(self.replica_port, f"SELECT pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn")
-            if rows[0][0]:
+        while True:
+            # NULL (nothing replayed yet, e.g. just after a restart) counts as behind.
+            caught_up, paused = self.sql(
+                self.replica_port,
+                f"SELECT pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn, pg_is_wal_replay_paused()",
+            )[0]
+            if caught_up:
                 return
+            if paused:
+                raise AssertionError("the replica cannot catch up: its replay is paused")
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"the replica did not replay up to {lsn} within {timeout} s")
             time.sleep(0.1)
-        raise AssertionError("the replica did not catch up")
 
     def pause_replay(self) -> None:
         self.sql(self.replica_port, "SELECT pg_wal_replay_pause()")
@@ -102,37 +132,37 @@ def start_pair() -> PgPair:
         owner = pwd.getpwnam("postgres")
         os.chown(root, owner.pw_uid, owner.pw_gid)
         run_as = ["runuser", "-u", "postgres", "--"]
-    pair = PgPair(bindir, root, free_port(), free_port(), run_as)
-    pair._run(
-        str(bindir / "initdb"), "-D", str(root / "primary"), "-U", "postgres", "--auth=trust", "-E", "UTF8"
-    )
-    settings = [
-        f"port = {pair.primary_port}",
-        "listen_addresses = '127.0.0.1'",
-        f"unix_socket_directories = '{root}'",
-        "wal_level = replica",
-        "max_wal_senders = 4",
-        "hot_standby = on",
-        "fsync = off",  # a test cluster: speed over durability
-        "synchronous_commit = off",
-        "full_page_writes = off",
-        "shared_buffers = 32MB",
-        "max_connections = 40",
-    ]
-    with open(root / "primary" / "postgresql.auto.conf", "a") as conf:
-        conf.write("\n".join(settings) + "\n")
-    with open(root / "primary" / "pg_hba.conf", "a") as hba:
-        hba.write("host replication all 127.0.0.1/32 trust\n")
-    pair.pg_ctl("primary", "start")
-    pair.sql(pair.primary_port, "CREATE DATABASE aidcase", dbname="postgres")
-    pair._run(
-        str(bindir / "pg_basebackup"),
-        *("-h", "127.0.0.1", "-p", str(pair.primary_port), "-U", "postgres"),
-        *("-D", str(root / "replica"), "-R", "-X", "stream", "-c", "fast"),
-    )
-    with open(root / "replica" / "postgresql.auto.conf", "a") as conf:
-        conf.write(f"port = {pair.replica_port}\n")
-    pair.pg_ctl("replica", "start")
+    pair = PgPair(bindir, root, 0, 0, run_as)
+    try:
+        initdb = [str(bindir / "initdb"), "-D", str(root / "primary"), "-U", "postgres", "--auth=trust"]
+        pair._run(*initdb, "-E", "UTF8")
+        settings = [
+            "listen_addresses = '127.0.0.1'",
+            f"unix_socket_directories = '{root}'",
+            "wal_level = replica",
+            "max_wal_senders = 4",
+            "hot_standby = on",
+            "fsync = off",  # a test cluster: speed over durability
+            "synchronous_commit = off",
+            "full_page_writes = off",
+            "shared_buffers = 32MB",
+            "max_connections = 40",
+        ]
+        with open(root / "primary" / "postgresql.auto.conf", "a") as conf:
+            conf.write("\n".join(settings) + "\n")
+        with open(root / "primary" / "pg_hba.conf", "a") as hba:
+            hba.write("host replication all 127.0.0.1/32 trust\n")
+        pair.primary_port = pair.start_on_free_port("primary")
+        pair.sql(pair.primary_port, "CREATE DATABASE aidcase", dbname="postgres")
+        pair._run(
+            str(bindir / "pg_basebackup"),
+            *("-h", "127.0.0.1", "-p", str(pair.primary_port), "-U", "postgres"),
+            *("-D", str(root / "replica"), "-R", "-X", "stream", "-c", "fast"),
+        )
+        pair.replica_port = pair.start_on_free_port("replica")
+    except BaseException:
+        remove_pair(pair)
+        raise
     return pair
 
 

@@ -35,7 +35,7 @@ def _stop(proc):
     if proc.poll() is None:
         proc.terminate()
         try:
-            proc.wait(timeout=20)
+            proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
 
@@ -55,14 +55,19 @@ def test_two_beats_schedule_once_and_the_standby_takes_over(settings, tmp_path):
         "REDIS_URL": settings.REDIS_URL,
         "DEBUG": "True",
         "REDIS_KEY_PREFIX": prefix,
-        "CELERY_BEAT_LOCK_SECONDS": "3",
+        # Long enough that a leader stalled by a loaded machine keeps its lock (renewed every 5 s); a
+        # leader that stops cleanly releases it, so the standby still takes over within seconds.
+        "CELERY_BEAT_LOCK_SECONDS": "15",
     }
     client = redis.Redis.from_url(settings.REDIS_URL)
     beats = [_start_beat(env, tmp_path / f"beat{i}.log") for i in (1, 2)]
     try:
         # Both run (each logged its start); only one of them ever sends the every-second task.
-        wait_for(lambda: all("beat: Starting" in (tmp_path / f"beat{i}.log").read_text() for i in (1, 2)))
-        senders = wait_for(lambda: (s := _senders(client, queue)) and len(s) >= 5 and s)
+        wait_for(
+            lambda: all("beat: Starting" in (tmp_path / f"beat{i}.log").read_text() for i in (1, 2)),
+            timeout=180,
+        )
+        senders = wait_for(lambda: (s := _senders(client, queue)) and len(s) >= 5 and s, timeout=180)
         assert all(b.poll() is None for b in beats)
         assert len(set(senders)) == 1, f"two beats scheduled: {set(senders)}"
         leader_pid = int(senders[0].split("@")[0].removeprefix("gen"))
@@ -72,7 +77,7 @@ def test_two_beats_schedule_once_and_the_standby_takes_over(settings, tmp_path):
         # The leader stops: the standby takes over and the schedule goes on, still from one process.
         _stop(leader)
         client.delete(queue)
-        taken_over = wait_for(lambda: (s := _senders(client, queue)) and len(s) >= 3 and s)
+        taken_over = wait_for(lambda: (s := _senders(client, queue)) and len(s) >= 3 and s, timeout=180)
         assert {int(s.split("@")[0].removeprefix("gen")) for s in taken_over} == {standby.pid}
     finally:
         for beat in beats:
