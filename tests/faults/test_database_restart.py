@@ -104,8 +104,14 @@ def test_requests_in_flight_during_a_restart_get_503_and_the_next_ones_succeed(s
     finally:
         blocker.close()  # its session ended with the restart
     assert len(results) == 2
-    for result in results:
-        assert_clean_503(*result)
+    # The fast shutdown signals every backend at once: the blocker may die first and a waiting query then
+    # finish and answer before its own backend stops. Either way the client gets a true answer or a clean
+    # 503, never a 500 or a hang; a stopped cluster (below) gives the 503 every time.
+    for status, content_type, body in results:
+        if status == 200:
+            assert content_type == "application/json" and json.loads(body)["results"] == []
+        else:
+            assert_clean_503(status, content_type, body)
 
     # The same gunicorn, no restart: every thread's next request gets a working connection.
     for _ in range(3):
@@ -139,6 +145,8 @@ def _parallel(fn, count: int) -> list:
 def _waiting_on_lock(cluster) -> int:
     rows = cluster.sql(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = 'aidcase' AND wait_event_type = 'Lock'"
+        " AND backend_type = 'client backend' AND query LIKE '%families_family%'"
+        " AND pid <> ALL(SELECT pid FROM pg_locks WHERE granted AND mode = 'AccessExclusiveLock')"
     )
     return rows[0][0]
 
