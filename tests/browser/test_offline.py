@@ -24,9 +24,7 @@ def queue_item(page, given):
 
 
 def api_reachable(page) -> bool:
-    return page.evaluate(
-        "() => fetch('/healthz', {cache: 'no-store'}).then(() => true, () => false)"
-    )
+    return page.evaluate("() => fetch('/healthz', {cache: 'no-store'}).then(() => true, () => false)")
 
 
 @override_settings(SECURE_SSL_REDIRECT=False)
@@ -51,7 +49,9 @@ def test_registrations_made_offline_are_sent_once_when_the_connection_returns(
     context.set_offline(True)
     assert not api_reachable(page), "the network should be cut"
     response = page.reload()
-    assert response is not None and response.from_service_worker, "offline, the page must come from the device"
+    assert response is not None and response.from_service_worker, (
+        "offline, the page must come from the device"
+    )
     page.locator("#offline-form").wait_for()
     assert page.locator("#connection").inner_text().startswith("No connection")
 
@@ -70,12 +70,12 @@ def test_registrations_made_offline_are_sent_once_when_the_connection_returns(
     page.click("#o-sync")
     page.wait_for_timeout(300)
     assert page.locator("#o-queue li[data-state=waiting]").count() == 2
-    shot(page, "queued-offline")
+    shot(page, "queued-offline", docs_name="offline-queued-en")
     assert Family.objects.count() == 1  # nothing reached the server
 
     context.set_offline(False)  # the browser fires "online": the page sends its queue
     page.wait_for_function("() => !document.querySelector('#o-queue li[data-state=waiting]')")
-    shot(page, "sent")
+    shot(page, "sent", docs_name="offline-sent-en")
 
     first = queue_item(page, "Zarghuna")
     assert first.get_attribute("data-state") == "sent"
@@ -83,9 +83,7 @@ def test_registrations_made_offline_are_sent_once_when_the_connection_returns(
     assert second.get_attribute("data-state") == "duplicate"
     assert existing_case in second.inner_text(), "the possible duplicate is named with its case number"
 
-    client_ids = [
-        page.locator("#o-queue li").nth(i).get_attribute("data-client-id") for i in range(2)
-    ]
+    client_ids = [page.locator("#o-queue li").nth(i).get_attribute("data-client-id") for i in range(2)]
     assert Family.objects.count() == 3
     for client_id in client_ids:
         assert Family.objects.filter(client_reference=client_id).count() == 1
