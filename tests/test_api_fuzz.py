@@ -14,7 +14,9 @@ import pytest
 import schemathesis
 from django.core import signals
 from django.db import close_old_connections
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -96,17 +98,41 @@ def fuzz_world(make_user, register_family, client):
     return auth, ids
 
 
-@schema.parametrize()
-@settings(
-    max_examples=int(os.environ.get("API_FUZZ_EXAMPLES", "5")),
+# Plain pytest parameters (one per operation), each running its own Hypothesis search: schemathesis's own
+# lazy parametrization runs only one of its items under pytest-xdist, which the test command uses.
+OPERATIONS = {result.ok().label: result.ok() for result in schema.get_all_operations()}
+FUZZ_SETTINGS = settings(
+    max_examples=int(os.environ.get("API_FUZZ_EXAMPLES", "8")),
     deadline=None,
     derandomize=True,
     suppress_health_check=list(HealthCheck),
 )
-def test_every_operation_as_every_role(case, fuzz_world, wsgi_in_test_transaction):
-    """The first requests of an operation are sent as every role; the many that follow (schemathesis's
-    coverage phase: every boundary and missing field) go to one role at a time among those that got past
-    authentication and the role check, so they reach the validation they are aimed at."""
+
+
+def test_every_operation_of_the_schema_is_fuzzed():
+    assert len(OPERATIONS) >= 40 and "POST /api/v1/families/" in OPERATIONS
+
+
+@pytest.mark.parametrize("label", sorted(OPERATIONS))
+def test_every_operation_as_every_role(label, fuzz_world, wsgi_in_test_transaction):
+    operation = OPERATIONS[label]
+    # Valid requests, and invalid ones (wrong types, missing fields, ids that are not UUIDs, ...).
+    cases = st.one_of(
+        operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE)
+    )
+
+    @FUZZ_SETTINGS
+    @given(case=cases)
+    def run(case):
+        _send_as_roles(case, fuzz_world)
+
+    run()
+
+
+def _send_as_roles(case, fuzz_world):
+    """The first requests of an operation (API_FUZZ_EVERY_ROLE) are sent as every role; any that follow go
+    to one role at a time among those that got past authentication and the role check, so they reach the
+    validation they are aimed at."""
     auth, ids = fuzz_world
     for name in list(case.path_parameters or {}):
         if ids.get(name) and random.random() < 0.5:  # noqa: S311 - hypothesis seeds it
