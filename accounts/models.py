@@ -7,6 +7,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey, APIKeyManager
 
+from aidcase.core.models import AppendOnlyModel
+
 
 class Organization(models.Model):
     """A partner organization that receives referrals (UNHCR, IOM, WFP, ... or a national NGO)."""
@@ -74,11 +76,13 @@ class UserAPIKey(AbstractAPIKey):
         verbose_name = "user API key"
 
 
-class AuditEvent(models.Model):
+class AuditEvent(AppendOnlyModel):
     """Append-only trail of who did what to which record (and, for partner reads, who saw what).
 
     Rows are only ever inserted: on PostgreSQL a trigger refuses UPDATE and DELETE on this table.
     """
+
+    append_only_message = "Audit events are append-only."
 
     id = models.BigAutoField(primary_key=True)
     uuid = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
@@ -98,11 +102,3 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_username or 'system'} {self.action} {self.target_id}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise RuntimeError("Audit events are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise RuntimeError("Audit events are append-only.")

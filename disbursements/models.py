@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from aidcase.core.models import AppendOnlyModel
+
 CURRENCY = "AFN"
 
 
@@ -125,8 +127,10 @@ class Disbursement(models.Model):
         return f"{self.reference} {self.amount} {self.currency} ({self.status})"
 
 
-class DisbursementTransition(models.Model):
+class DisbursementTransition(AppendOnlyModel):
     """Append-only ledger of every status change (a PostgreSQL trigger refuses UPDATE and DELETE)."""
+
+    append_only_message = "The disbursement ledger is append-only."
 
     id = models.BigAutoField(primary_key=True)
     disbursement = models.ForeignKey(Disbursement, on_delete=models.PROTECT, related_name="transitions")
@@ -144,14 +148,6 @@ class DisbursementTransition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.disbursement_id}: {self.from_status or '-'} -> {self.to_status}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise RuntimeError("The disbursement ledger is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise RuntimeError("The disbursement ledger is append-only.")
 
 
 class PayoutBatch(models.Model):

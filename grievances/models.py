@@ -8,6 +8,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from aidcase.core.models import AppendOnlyModel
+
 
 class Grievance(models.Model):
     class Category(models.TextChoices):
@@ -116,8 +118,10 @@ class Grievance(models.Model):
         return self.is_active and self.due_at < timezone.now()
 
 
-class GrievanceEvent(models.Model):
+class GrievanceEvent(AppendOnlyModel):
     """The complaint's history: every change, who made it and when. Append-only."""
+
+    append_only_message = "The complaint history is append-only."
 
     id = models.BigAutoField(primary_key=True)
     grievance = models.ForeignKey(Grievance, on_delete=models.PROTECT, related_name="events")
@@ -137,14 +141,6 @@ class GrievanceEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.grievance_id}: {self.action}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise RuntimeError("The complaint history is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise RuntimeError("The complaint history is append-only.")
 
 
 class PdvRound(models.Model):

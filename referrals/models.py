@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from aidcase.core.models import AppendOnlyModel
+
 
 class ServiceType(models.Model):
     """What a family can be referred for (shelter, food, health, ...). Reference data loaded by migrate."""
@@ -81,8 +83,10 @@ class Referral(models.Model):
         return self.status in self.FINAL
 
 
-class ReferralEvent(models.Model):
+class ReferralEvent(AppendOnlyModel):
     """Append-only history of a referral: every status change with who, when and the note."""
+
+    append_only_message = "Referral history is append-only."
 
     id = models.BigAutoField(primary_key=True)
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="events")
@@ -97,11 +101,6 @@ class ReferralEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.referral_id}: {self.from_status or '-'} -> {self.to_status}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise RuntimeError("Referral history is append-only.")
-        super().save(*args, **kwargs)
 
 
 def _new_secret() -> str:

@@ -2,6 +2,24 @@ from django.conf import settings
 from django.db import models
 
 
+class AppendOnlyModel(models.Model):
+    """A history row: written once, never changed or deleted through the ORM (database triggers refuse it too,
+    where the table has them). Subclasses name what they are in `append_only_message`."""
+
+    append_only_message = "This history is append-only."
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise RuntimeError(self.append_only_message)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RuntimeError(self.append_only_message)
+
+
 class IdempotencyRecord(models.Model):
     """The first response to a request sent with an `Idempotency-Key`, replayed to retries of it.
 
